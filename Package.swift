@@ -1,0 +1,104 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Warnings are errors in CI, where a clean tree must build without noise.
+let isCI = Context.environment["CI"] != nil
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+] + (isCI ? [.treatAllWarnings(as: .error)] : [])
+
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "strata", targets: ["strata"]),
+        .library(name: "StrataModel", targets: ["StrataModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // MARK: - System libraries
+        .systemLibrary(
+            name: "CStrataBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CStrataNUMA",
+            providers: [.apt(["libnuma-dev"])]
+        ),
+
+        // MARK: - Numeric core
+        /// Block-format dot products and (de)quantisation in C: AVX2/FMA with a portable fallback.
+        .target(
+            name: "CStrataKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        /// Model files: GGUF (read and write), safetensors, Hugging Face config.
+        .target(name: "StrataFormats", swiftSettings: strictSettings),
+        /// Byte-level BPE and SentencePiece tokenizers, streaming detokenizer, chat templates.
+        .target(name: "StrataTokenizer", swiftSettings: strictSettings),
+        /// Swift kernels over the C core: matvec/matmul by weight type, norms, RoPE, attention, thread pool.
+        .target(
+            name: "StrataKernels",
+            dependencies: ["CStrataKernels", "CStrataBLAS", "CStrataNUMA", "StrataFormats"],
+            swiftSettings: strictSettings
+        ),
+        /// The LLaMA model: configuration, weights, forward pass with exits, KV cache, sampler, generator.
+        .target(
+            name: "StrataModel",
+            dependencies: ["StrataFormats", "StrataKernels", "StrataTokenizer"],
+            swiftSettings: strictSettings
+        ),
+        /// The commands' logic, shared by the CLI and the tests.
+        .target(
+            name: "StrataApp",
+            dependencies: ["StrataModel", "StrataFormats", "StrataTokenizer", "StrataKernels"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "strata",
+            dependencies: [
+                "StrataApp", "StrataModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Tests
+        .target(
+            name: "StrataTestSupport",
+            path: "Tests/StrataTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CStrataKernelsTests",
+            dependencies: ["CStrataKernels", "StrataTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataFormatsTests",
+            dependencies: ["StrataFormats", "StrataTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataTokenizerTests",
+            dependencies: ["StrataTokenizer", "StrataTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataKernelsTests",
+            dependencies: ["StrataKernels", "StrataTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataModelTests",
+            dependencies: ["StrataModel", "StrataApp", "StrataTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,64 @@
+import CStrataBLAS
+
+/// Causal grouped-query attention of a run of new positions against a KV cache.
+///
+/// The `count` query rows are positions `start ..< start + count`; the cache already holds keys
+/// and values for positions `0 ..< start + count` (the new ones included). Query head h reads KV
+/// head h / (heads / kvHeads).
+public struct AttentionShape: Sendable {
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+
+    public init(heads: Int, kvHeads: Int, headDim: Int) {
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+    }
+}
+
+public final class Attention: @unchecked Sendable {
+    // SAFETY: each pool thread uses only `scratch[thread]`.
+    private let pool: ComputePool
+    private let scratch: [ScratchBuffer]
+
+    public init(pool: ComputePool) {
+        self.pool = pool
+        scratch = (0..<pool.threadCount).map { _ in ScratchBuffer() }
+    }
+
+    /// - Parameters:
+    ///   - q: (count, heads * headDim), RoPE applied.
+    ///   - keys, values: (≥ start + count, kvHeads * headDim) cache rows, position-major.
+    ///   - out: (count, heads * headDim).
+    public func run(
+        shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, start: Int, count: Int
+    ) {
+        let hd = shape.headDim
+        let qStride = shape.heads * hd
+        let kvStride = shape.kvHeads * hd
+        let group = shape.heads / shape.kvHeads
+        let length = start + count
+        let scale = 1 / Float(hd).squareRoot()
+        let scratch = self.scratch
+        pool.run(tasks: shape.heads) { h, thread in
+            let kvh = h / group
+            let scores = scratch[thread].floats(count * length)  // (count, length)
+            // S = scale · Q_h (count×hd) · K_kvhᵀ (hd×length)
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(length), Int32(hd), scale,
+                q + h * hd, Int32(qStride), keys + kvh * hd, Int32(kvStride), 0, scores, Int32(length))
+            for i in 0..<count {
+                let visible = start + i + 1  // causal: position start+i sees 0...start+i
+                let row = scores + i * length
+                Ops.softmax(row, count: visible)
+                for j in visible..<length { row[j] = 0 }
+            }
+            // O_h (count×hd) = S (count×length) · V_kvh (length×hd)
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(hd), Int32(length), 1,
+                scores, Int32(length), values + kvh * hd, Int32(kvStride), 0, out + h * hd, Int32(qStride))
+        }
+    }
+}

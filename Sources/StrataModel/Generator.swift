@@ -1,0 +1,116 @@
+import Foundation
+import StrataTokenizer
+
+/// Options for one generation.
+public struct GenerationOptions: Sendable {
+    public var maxTokens: Int = 128
+    /// Exit layer (1-based); nil is the full model.
+    public var exit: Int?
+    public var sampling = SamplingOptions()
+    /// Prompt positions processed per forward call (bounds activation memory).
+    public var prefillChunk = 512
+    /// Stop at the tokenizer's end-of-generation tokens.
+    public var stopAtEndOfGeneration = true
+
+    public init(maxTokens: Int = 128, exit: Int? = nil, sampling: SamplingOptions = SamplingOptions()) {
+        self.maxTokens = maxTokens
+        self.exit = exit
+        self.sampling = sampling
+    }
+}
+
+/// What a generation produced and how fast.
+public struct GenerationResult: Sendable {
+    public var tokens: [Int]
+    public var text: String
+    public var promptTokens: Int
+    public var exit: Int
+    /// The model's full depth, for reporting exit k of L.
+    public var layerCount: Int
+    public var prefillSeconds: Double
+    public var decodeSeconds: Double
+    public var finishReason: FinishReason
+
+    public enum FinishReason: String, Sendable { case length, endOfGeneration = "stop", cancelled }
+
+    public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0 }
+    /// Decode rate over the tokens after the first (the first comes from the prefill's logits).
+    public var decodeTokensPerSecond: Double {
+        decodeSeconds > 0 && tokens.count > 1 ? Double(tokens.count - 1) / decodeSeconds : 0
+    }
+}
+
+/// Runs prompt processing and token-by-token decoding for one sequence on a `LlamaModel`.
+public final class Generator {
+    public let model: LlamaModel
+    private let workspace: Workspace
+
+    public init(model: LlamaModel) {
+        self.model = model
+        workspace = Workspace(config: model.config)
+    }
+
+    /// Generates a continuation of `prompt` (token ids).
+    /// - Parameter onText: receives each piece of completed text as it is decoded; return false
+    ///   to stop early.
+    public func generate(
+        prompt: [Int], options: GenerationOptions, contextLimit: Int? = nil, onText: (String) -> Bool = { _ in true }
+    ) throws -> GenerationResult {
+        let config = model.config
+        let exit = options.exit ?? config.layerCount
+        try config.checkExit(exit)
+        try options.sampling.validate()
+        guard !prompt.isEmpty else { throw ModelError.emptyPrompt }
+        let limit = min(contextLimit ?? config.contextLength, config.contextLength)
+        let needed = prompt.count + options.maxTokens
+        guard prompt.count < limit else { throw ModelError.contextOverflow(needed: needed, limit: limit) }
+        let cache = KVCache(layers: 0..<config.layerCount, kvDimension: config.kvDimension, limit: limit)
+        var sampler = Sampler(options: options.sampling)
+        var detokenizer = StreamingDetokenizer(tokenizer: model.model.tokenizer)
+        var history = prompt
+        var generated: [Int] = []
+        var text = ""
+
+        let prefillStart = DispatchTime.now()
+        var logits: [Float] = []
+        var offset = 0
+        while offset < prompt.count {
+            let chunk = Array(prompt[offset..<min(offset + options.prefillChunk, prompt.count)])
+            logits = try model.forward(tokens: chunk, cache: cache, exits: [exit], workspace: workspace)[exit] ?? []
+            offset += chunk.count
+        }
+        let prefillSeconds = seconds(since: prefillStart)
+
+        let decodeStart = DispatchTime.now()
+        var finish = GenerationResult.FinishReason.length
+        while generated.count < options.maxTokens {
+            let next = logits.withUnsafeBufferPointer { sampler.sample($0, history: history) }
+            if options.stopAtEndOfGeneration && model.model.tokenizer.isEndOfGeneration(next) {
+                finish = .endOfGeneration
+                break
+            }
+            generated.append(next)
+            history.append(next)
+            let piece = try detokenizer.append(next)
+            text += piece
+            if !piece.isEmpty && !onText(piece) {
+                finish = .cancelled
+                break
+            }
+            if generated.count == options.maxTokens || cache.length + 1 >= limit { break }
+            logits = try model.forward(tokens: [next], cache: cache, exits: [exit], workspace: workspace)[exit] ?? []
+        }
+        let tail = detokenizer.finish()
+        if !tail.isEmpty {
+            text += tail
+            _ = onText(tail)
+        }
+        return GenerationResult(
+            tokens: generated, text: text, promptTokens: prompt.count, exit: exit, layerCount: config.layerCount, prefillSeconds: prefillSeconds,
+            decodeSeconds: seconds(since: decodeStart), finishReason: finish)
+    }
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import StrataApp
+import StrataModel
+
+@main
+struct Strata: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Serve and run LLaMA-architecture models that can answer from any sorted exit layer.",
+        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self]
+    )
+}
+
+/// Options shared by every command that computes.
+struct EngineArguments: ParsableArguments {
+    @Option(help: "Compute threads (default: every online core).")
+    var threads: Int?
+
+    @Option(name: .customLong("numa-node"), help: "Pin compute threads and memory to this NUMA node.")
+    var numaNode: Int?
+
+    var engine: EngineOptions { EngineOptions(threads: threads, numaNode: numaNode) }
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let numaNode, numaNode < 0 { throw ValidationError("--numa-node must be ≥ 0") }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a model's architecture, tensor types and sizes, and its recorded exits.")
+
+    @Option(help: "A GGUF file or a Hugging Face folder (default: the installed SmolLM2).")
+    var model: String?
+
+    func run() throws {
+        print(try modelInfo(path: try resolveModelPath(model)))
+    }
+}
+
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text as JSON.")
+
+    @Option(help: "A GGUF file or a Hugging Face folder (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(help: "The text; special-token text such as <|im_start|> maps to its token.")
+    var text: String
+
+    @Flag(name: .customLong("no-bos"), help: "Do not add BOS/EOS even where the model asks for them.")
+    var noBOS = false
+
+    func run() throws {
+        print(try tokenizeText(modelPath: try resolveModelPath(model), text: text, addSpecial: !noBOS))
+    }
+}
+
+struct Logits: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the top logits at the last position after each exit layer, as JSON.")
+
+    @Option(help: "A GGUF file or a Hugging Face folder (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(name: .customLong("token-ids"), help: "Comma-separated token ids, e.g. 1,2,3.")
+    var tokenIDs: String
+
+    @Option(help: "\"all\" or comma-separated exit layers counted from 1 (the last is the full model).")
+    var exits = "all"
+
+    @Option(help: "How many top logits to print per exit.")
+    var top = 5
+
+    @Flag(help: "Keep activations in f32 (no 8-bit rounding): slower, closest to a float reference.")
+    var exact = false
+
+    @OptionGroup var engineArguments: EngineArguments
+
+    func run() throws {
+        print(
+            try exitLogits(
+                modelPath: try resolveModelPath(model), tokenIDs: try parseTokenIDs(tokenIDs),
+                exits: try ExitSelection(parsing: exits), top: top, engine: engineArguments.engine, exact: exact))
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a continuation, streamed to stdout; speeds go to stderr.")
+
+    @Option(help: "A GGUF file or a Hugging Face folder (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(help: "The prompt text.")
+    var prompt: String
+
+    @Flag(help: "Wrap the prompt as a user message in the model's chat template.")
+    var chat = false
+
+    @Option(help: "A system message for --chat (default: the template's own, if any).")
+    var system: String?
+
+    @Option(help: "Exit layer, counted from 1 (default: the full model).")
+    var exit: Int?
+
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
+    var maxTokens = 128
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0: all).")
+    var topK = 0
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold (1: off).")
+    var topP: Float = 1
+
+    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × the top probability (0: off).")
+    var minP: Float = 0
+
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1: off).")
+    var repeatPenalty: Float = 1
+
+    @Option(help: "Random seed for reproducible sampling.")
+    var seed: UInt64?
+
+    @Option(name: .customLong("context"), help: "Context limit in tokens (default: the model's).")
+    var context: Int?
+
+    @OptionGroup var engineArguments: EngineArguments
+
+    func validate() throws {
+        if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+        if let exit, exit < 1 { throw ValidationError("--exit counts layers from 1") }
+        if let context, context < 2 { throw ValidationError("--context must be at least 2") }
+    }
+
+    func run() throws {
+        var config = GenerateConfig(modelPath: try resolveModelPath(model), prompt: prompt)
+        config.chat = chat
+        config.system = system
+        config.engine = engineArguments.engine
+        config.contextLimit = context
+        config.options = GenerationOptions(
+            maxTokens: maxTokens, exit: exit,
+            sampling: SamplingOptions(
+                temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
+                seed: seed))
+        let result = try runGenerate(config) { piece in
+            FileHandle.standardOutput.write(Data(piece.utf8))
+        }
+        print("")
+        FileHandle.standardError.write(Data((generationSummary(result) + "\n").utf8))
+    }
+}

