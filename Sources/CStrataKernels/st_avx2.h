@@ -30,7 +30,7 @@ typedef struct {
 
 ST_INLINE __m128 st_load2h(const void *p) {
     __m128i v;
-    __asm__("vmovd %1, %0" : "=x"(v) : "m"(*(const st_bytes4 *)p));
+    __asm__("{vmovd %1, %0|vmovd %0, %1}" : "=x"(v) : "m"(*(const st_bytes4 *)p));
     return _mm_cvtph_ps(v);
 }
 

@@ -19,7 +19,7 @@ enum PreTokenizer: Sendable, Equatable {
         switch name {
         case "default", "gpt2", "gpt-2", "mpt", "olmo", "jais": self = .gpt2
         case "smollm", "starcoder", "refact", "codeshell": self = .digitsThenGPT2
-        case "llama3", "llama-v3", "llama-bpe", "dbrx", "smaug-bpe", "falcon3": self = .llama3
+        case "llama3", "llama-v3", "llama-bpe", "falcon3": self = .llama3
         case "qwen2", "stablelm2": self = .qwen2
         default: throw .unsupportedPreTokenizer(name)
         }

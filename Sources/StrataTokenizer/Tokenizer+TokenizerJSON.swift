@@ -37,24 +37,13 @@ extension TokenizerSpec {
     ///   ``TokenizerError/unsupportedPreTokenizer(_:)``, ``TokenizerError/invalidVocabulary(_:)``
     ///   or ``TokenizerError/badMerge(index:_:)``.
     public init(tokenizerJSON: Data, config: Data?) throws(TokenizerError) {
-        let file: TokenizerJSON
-        let settings: TokenizerConfigJSON?
-        do {
-            file = try JSONDecoder().decode(TokenizerJSON.self, from: tokenizerJSON)
-        } catch {
-            throw .invalidJSON("tokenizer.json: \(error)")
-        }
-        do {
-            settings = try config.map { try JSONDecoder().decode(TokenizerConfigJSON.self, from: $0) }
-        } catch {
-            throw .invalidJSON("tokenizer_config.json: \(error)")
-        }
+        let (file, settings) = try Self.decodeDocuments(tokenizerJSON, config)
         guard file.model.type == nil || file.model.type == "BPE" else {
             throw .unsupportedModel("tokenizer.json model type \(file.model.type ?? "")")
         }
         guard let vocab = file.model.vocab else { throw .invalidJSON("tokenizer.json: model has no vocab") }
-        let added = file.addedTokens ?? []
-        var (tokens, types) = try Self.denseVocabulary(vocab, added)
+        let (tokens, denseTypes) = try Self.denseVocabulary(vocab, file.addedTokens ?? [])
+        var types = denseTypes
         var textToID: [String: Int] = [:]
         for (id, text) in tokens.enumerated() where textToID[text] == nil { textToID[text] = id }
         let merges = try Self.mergeStrings(file.model.merges ?? [])
@@ -67,12 +56,7 @@ extension TokenizerSpec {
             model = .sentencePiece
             addSpacePrefix = prefix
             scores = Self.scoresFromMerges(merges, tokens: tokens, textToID: textToID)
-            if file.model.byteFallback == true {
-                for (id, text) in tokens.enumerated()
-                where types[id] == TokenType.normal.rawValue && SentencePieceModel.byteValue(ofPiece: text) != nil {
-                    types[id] = TokenType.byte.rawValue
-                }
-            }
+            if file.model.byteFallback == true { Self.markByteTokens(tokens, &types) }
         } else {
             model = .bytePair
             preTokenizer = try Self.preTokenizerName(file.preTokenizer)
@@ -81,6 +65,8 @@ extension TokenizerSpec {
 
         let idOf = { (text: String?) in text.flatMap { textToID[$0] } }
         let unknownID = idOf(file.model.unknownToken) ?? idOf(settings?.unknownToken)
+        // An unknown token listed as a special added token stays a control token, as in GGUF
+        // conversions (SmolLM2's unknown token is `<|endoftext|>`).
         if let unknownID, types[unknownID] == TokenType.normal.rawValue { types[unknownID] = TokenType.unknown.rawValue }
         let bosID = idOf(settings?.bosToken)
         let eosID = idOf(settings?.eosToken)
@@ -91,6 +77,31 @@ extension TokenizerSpec {
             paddingID: idOf(settings?.paddingToken), addBOS: addBOS && bosID != nil,
             addEOS: (settings?.addEOSToken ?? false) && eosID != nil, addSpacePrefix: addSpacePrefix,
             chatTemplate: settings?.chatTemplate)
+    }
+
+    private static func decodeDocuments(
+        _ tokenizerJSON: Data, _ config: Data?
+    ) throws(TokenizerError) -> (TokenizerJSON, TokenizerConfigJSON?) {
+        do {
+            let file = try JSONDecoder().decode(TokenizerJSON.self, from: tokenizerJSON)
+            do {
+                return (file, try config.map { try JSONDecoder().decode(TokenizerConfigJSON.self, from: $0) })
+            } catch {
+                throw TokenizerError.invalidJSON("tokenizer_config.json: \(error)")
+            }
+        } catch let error as TokenizerError {
+            throw error
+        } catch {
+            throw .invalidJSON("tokenizer.json: \(error)")
+        }
+    }
+
+    /// With byte fallback, ordinary `<0xXX>` pieces are byte tokens.
+    private static func markByteTokens(_ tokens: [String], _ types: inout [Int32]) {
+        for (id, text) in tokens.enumerated()
+        where types[id] == TokenType.normal.rawValue && SentencePieceModel.byteValue(ofPiece: text) != nil {
+            types[id] = TokenType.byte.rawValue
+        }
     }
 
     /// Tokens by id from `vocab` plus `added_tokens`, with GGUF token types (special added tokens

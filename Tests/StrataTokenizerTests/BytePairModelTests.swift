@@ -115,3 +115,30 @@ enum RandomText {
         return String(view)
     }
 }
+
+@Suite("Random text helper")
+struct RandomTextTests {
+    /// The property tests are only as good as their inputs: the generator must reach white
+    /// space, astral scalars and many distinct scalars, and differ between seeds.
+    @Test func generatorIsNotDegenerate() {
+        var rng = SplitMix64(seed: 1)
+        var seen = Set<UInt32>()
+        var astral = 0
+        var whitespace = 0
+        for _ in 0..<200 {
+            for scalar in RandomText.string(&rng, scalars: 20).unicodeScalars {
+                seen.insert(scalar.value)
+                if scalar.value > 0xFFFF { astral += 1 }
+                if scalar.properties.isWhitespace { whitespace += 1 }
+            }
+        }
+        #expect(seen.count > 1000)
+        #expect(astral > 200)
+        #expect(whitespace > 100)
+        var a = SplitMix64(seed: 1)
+        var b = SplitMix64(seed: 2)
+        #expect(RandomText.string(&a, scalars: 10) != RandomText.string(&b, scalars: 10))
+        let ascii = RandomText.string(&a, scalars: 50, alphabet: .ascii)
+        #expect(ascii.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 32 })
+    }
+}

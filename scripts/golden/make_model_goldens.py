@@ -17,6 +17,11 @@ Tests/StrataModelTests/Fixtures/ (or --out-dir):
                          with the top-2 margin of every step, re-checked teacher-forced with the
                          numpy reference; any disagreement is recorded.
 
+Unless --no-f32-check is given, the script also converts the model to an all-F32 GGUF (in a
+temporary directory, ~0.6 GB) with llama.cpp's converter and checks that llama.cpp on that copy,
+with an F32 KV cache, matches the numpy reference to float32 rounding; the result is stored as
+"validation" in reference_exits.json.
+
 Every file starts with the header
   {"format": "strata-golden", "version": 1, "generator": ..., "model_sha256": ..., "seed": ...}.
 Floats are stored with 6 significant digits. Token ids come from llama.cpp's tokenizer
@@ -375,6 +380,7 @@ def main() -> None:
                             "an F32 KV cache, over the whole vocabulary at every position of the "
                             "llamacpp_logits.json prompts."),
             "llamacpp_version": lc.version, **f32}
+        exits_doc["prompts"] = exits_doc.pop("prompts")  # keep the prompts last
     logits_doc = header(lc_gen, sha, args.seed)
     logits_doc.update({
         "description": ("llama.cpp final-layer logits at every position of each prompt (one batch). "
