@@ -96,7 +96,9 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataModelTests",
-            dependencies: ["StrataModel", "StrataApp", "StrataTestSupport"],
+            dependencies: [
+                "StrataModel", "StrataApp", "StrataFormats", "StrataKernels", "StrataTokenizer", "StrataTestSupport",
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
