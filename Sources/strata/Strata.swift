@@ -8,7 +8,7 @@ struct Strata: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Serve and run LLaMA-architecture models that can answer from any sorted exit layer.",
-        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self]
+        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self]
     )
 }
 
@@ -153,5 +153,48 @@ struct Generate: ParsableCommand {
         }
         print("")
         FileHandle.standardError.write(Data((generationSummary(result) + "\n").utf8))
+    }
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure prefill and decode tokens/s per exit (median, min, max over runs).")
+
+    @Option(help: "A GGUF file or a Hugging Face folder (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(help: "Comma-separated exit layers (default: the full model).")
+    var exits: String?
+
+    @Option(name: .customLong("prompt-tokens"), help: "Prompt length processed before decoding.")
+    var promptTokens = 512
+
+    @Option(name: .customLong("gen-tokens"), help: "Tokens decoded per run.")
+    var genTokens = 128
+
+    @Option(help: "Runs per exit; exits are interleaved within each run.")
+    var runs = 5
+
+    @Flag(help: "Print the report as JSON instead of a table.")
+    var json = false
+
+    @OptionGroup var engineArguments: EngineArguments
+
+    func run() throws {
+        var config = BenchConfig(modelPath: try resolveModelPath(model))
+        if let exits {
+            guard case .layers(let layers) = try ExitSelection(parsing: exits) else {
+                throw ValidationError("--exits takes layer numbers")
+            }
+            config.exits = layers
+        }
+        config.promptTokens = promptTokens
+        config.generatedTokens = genTokens
+        config.runs = runs
+        config.engine = engineArguments.engine
+        let report = try runBench(config) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        print(json ? try benchJSON(report) : benchTable(report))
     }
 }
