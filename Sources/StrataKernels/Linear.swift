@@ -37,60 +37,121 @@ public final class Linear: @unchecked Sendable {
 
     /// y = W·x. x: (columns,), y: (rows,).
     public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        matmul(w, x, y, batch: 1)
+        matmul([(w, y)], x, batch: 1)
     }
 
     /// Y = X·Wᵀ. x: (batch, columns) row-major, y: (batch, rows) row-major.
     public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int) {
-        guard batch > 0 else { return }
-        if batch > smallBatchLimit && w.rows >= tileRows {
-            gemmPath(w, x, y, batch: batch)
-        } else if exact {
-            exactPath(w, x, y, batch: batch)
+        matmul([(w, y)], x, batch: batch)
+    }
+
+    /// Several products of one input, in one pass over the pool: Y_i = X·W_iᵀ for each
+    /// (W_i, Y_i). x: (batch, columns); each y_i: (batch, rows_i). Sharing the pass quantises X
+    /// once and synchronises the threads once (Q, K and V; gate and up).
+    public func matmul(
+        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, batch: Int
+    ) {
+        guard batch > 0, let first = products.first else { return }
+        precondition(products.allSatisfy { $0.0.columns == first.0.columns }, "products must share the input width")
+        if batch > smallBatchLimit {
+            gemmPath(products, x, batch: batch)
         } else {
-            quantizedPath(w, x, y, batch: batch)
+            inPlacePath(products, x, batch: batch)
         }
     }
 
     // MARK: - Paths
 
-    private func exactPath(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int) {
-        let type = Int32(w.type.rawValue)
-        let n = Int64(w.columns)
-        pool.parallelFor(w.rows, grain: 8) { range, _ in
+    /// Weight rows read in place: quantised activations (or f32 ones in exact mode).
+    private func inPlacePath(
+        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, batch: Int
+    ) {
+        let n = first(products).columns
+        if exact {
+            forEachRowChunk(products) { index, range in
+                let (w, y) = products[index]
+                for b in 0..<batch {
+                    _ = st_matvec_f32(
+                        Int32(w.type.rawValue), w.base, w.rowStride, x + b * n, y + b * w.rows, Int64(n),
+                        Int64(range.lowerBound), Int64(range.upperBound))
+                }
+            }
+            return
+        }
+        // Activations quantised once per distinct dot format: (batch, stride) at offset.
+        var formats: [(dotType: Int32, type: Int32, offset: Int, stride: Int)] = []
+        var layout: [(offset: Int, stride: Int)] = []
+        var total = 0
+        for (w, _) in products {
+            let type = Int32(w.type.rawValue)
+            let dotType = st_vec_dot_type(type)
+            let stride = st_vec_bytes(type, Int64(n))
+            if let known = formats.first(where: { $0.dotType == dotType }) {
+                layout.append((known.offset, known.stride))
+            } else {
+                formats.append((dotType, type, total, stride))
+                layout.append((total, stride))
+                total += stride * batch
+            }
+        }
+        let buffer = activationScratch.reserve(total)
+        for f in formats {
             for b in 0..<batch {
-                _ = st_matvec_f32(
-                    type, w.base, w.rowStride, x + b * w.columns, y + b * w.rows, n, Int64(range.lowerBound),
-                    Int64(range.upperBound))
+                _ = st_vec_quantize(f.type, x + b * n, buffer + f.offset + b * f.stride, Int64(n))
+            }
+        }
+        let activations = UnsafeRawPointer(buffer)
+        forEachRowChunk(products) { index, range in
+            let (w, y) = products[index]
+            _ = st_matmul_q(
+                Int32(w.type.rawValue), w.base, w.rowStride, activations + layout[index].offset, layout[index].stride, y,
+                Int64(w.rows), Int64(n), Int64(batch), Int64(range.lowerBound), Int64(range.upperBound))
+        }
+    }
+
+    /// Splits the products' rows, taken end to end, into about `threadCount × 4` chunks of
+    /// whole multiples of 4 rows, and runs `body(product index, local row range)` for each.
+    private func forEachRowChunk(
+        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ body: (Int, Range<Int>) -> Void
+    ) {
+        let totalRows = products.reduce(0) { $0 + $1.0.rows }
+        let chunks = max(1, min(pool.threadCount == 1 ? 1 : pool.threadCount * 4, totalRows / 4))
+        pool.run(tasks: chunks) { task, _ in
+            var start = totalRows * task / chunks / 4 * 4
+            let end = task == chunks - 1 ? totalRows : totalRows * (task + 1) / chunks / 4 * 4
+            var base = 0
+            for (index, product) in products.enumerated() where start < end {
+                let rows = product.0.rows
+                if start < base + rows {
+                    let localEnd = min(end, base + rows) - base
+                    body(index, (start - base)..<localEnd)
+                    start = base + localEnd
+                }
+                base += rows
             }
         }
     }
 
-    private func quantizedPath(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int) {
-        let type = Int32(w.type.rawValue)
-        let n = Int64(w.columns)
-        let stride = st_vec_bytes(type, n)
-        let xq = activationScratch.reserve(stride * batch)
-        for b in 0..<batch {
-            _ = st_vec_quantize(type, x + b * w.columns, xq + b * stride, n)
-        }
-        let xqConst = UnsafeRawPointer(xq)
-        pool.parallelFor(w.rows, grain: 8) { range, _ in
-            _ = st_matmul_q(
-                type, w.base, w.rowStride, xqConst, stride, y, Int64(w.rows), n, Int64(batch),
-                Int64(range.lowerBound), Int64(range.upperBound))
-        }
+    private func first(_ products: [(WeightMatrix, UnsafeMutablePointer<Float>)]) -> WeightMatrix {
+        products[0].0
     }
 
-    private func gemmPath(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int) {
-        let n = w.columns
-        let rows = w.rows
+    /// Weight tiles dequantised into per-thread scratch, then single-threaded SGEMM per tile.
+    private func gemmPath(
+        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, batch: Int
+    ) {
+        let n = first(products).columns
         let tile = tileRows
-        let tiles = (rows + tile - 1) / tile
+        // (product index, first row) of every tile, products end to end.
+        var tiles: [(Int, Int)] = []
+        for (index, product) in products.enumerated() {
+            for r0 in stride(from: 0, to: product.0.rows, by: tile) { tiles.append((index, r0)) }
+        }
         let scratch = threadScratch
-        pool.run(tasks: tiles) { t, thread in
-            let r0 = t * tile
-            let count = min(tile, rows - r0)
+        pool.run(tasks: tiles.count) { t, thread in
+            let (index, r0) = tiles[t]
+            let (w, y) = products[index]
+            let count = min(tile, w.rows - r0)
             let weights: UnsafePointer<Float>
             if w.type == .f32 {
                 weights = (w.base + r0 * w.rowStride).assumingMemoryBound(to: Float.self)
@@ -102,7 +163,7 @@ public final class Linear: @unchecked Sendable {
             // Y[:, r0..<r0+count] = X (batch×n) · tileᵀ (n×count)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(count), Int32(n), 1, x, Int32(n),
-                weights, Int32(n), 0, y + r0, Int32(rows))
+                weights, Int32(n), 0, y + r0, Int32(w.rows))
         }
     }
 }

@@ -56,9 +56,7 @@ public final class LlamaModel: @unchecked Sendable {
             let values = cache.values(layer: layer) + start * kvd
             // attention
             Ops.rmsNorm(hidden, weight: w.attentionNorm, out: workspace.norm, rows: count, n: d, epsilon: c.rmsNormEpsilon)
-            linear.matmul(w.query, workspace.norm, workspace.query, batch: count)
-            linear.matmul(w.key, workspace.norm, keys, batch: count)
-            linear.matmul(w.value, workspace.norm, values, batch: count)
+            linear.matmul([(w.query, workspace.query), (w.key, keys), (w.value, values)], workspace.norm, batch: count)
             cosTable.withUnsafeBufferPointer { cosp in
                 sinTable.withUnsafeBufferPointer { sinp in
                     guard let cp = cosp.baseAddress, let sp = sinp.baseAddress else { return }
@@ -74,8 +72,7 @@ public final class LlamaModel: @unchecked Sendable {
             Ops.add(hidden, workspace.projection, count: count * d)
             // feed-forward
             Ops.rmsNorm(hidden, weight: w.ffnNorm, out: workspace.norm, rows: count, n: d, epsilon: c.rmsNormEpsilon)
-            linear.matmul(w.gate, workspace.norm, workspace.gate, batch: count)
-            linear.matmul(w.up, workspace.norm, workspace.up, batch: count)
+            linear.matmul([(w.gate, workspace.gate), (w.up, workspace.up)], workspace.norm, batch: count)
             Ops.swiGLU(gate: workspace.gate, up: workspace.up, count: count * c.intermediateSize)
             linear.matmul(w.down, workspace.gate, workspace.projection, batch: count)
             Ops.add(hidden, workspace.projection, count: count * d)

@@ -65,6 +65,33 @@ import Testing
         }
     }
 
+    @Test(arguments: [1, 4, 12])
+    func groupedProductsEqualSeparateOnes(batch: Int) throws {
+        // Mixed formats in one group: two dot formats share the pass.
+        let (a, _, _) = try Self.matrix(.q4_1, rows: 37, columns: 64, seed: 1)
+        let (b, _, _) = try Self.matrix(.q8_0, rows: 5, columns: 64, seed: 2)
+        let (c, _, _) = try Self.matrix(.q4_1, rows: 64, columns: 64, seed: 3)
+        var rng = SplitMix64(seed: 4)
+        let x = rng.floats(batch * 64)
+        for exact in [false, true] {
+            let linear = Linear(pool: ComputePool(threadCount: 2), exact: exact)
+            var ya = [Float](repeating: 0, count: batch * 37), yb = [Float](repeating: 0, count: batch * 5)
+            var yc = [Float](repeating: 0, count: batch * 64)
+            ya.withUnsafeMutableBufferPointer { pa in
+                yb.withUnsafeMutableBufferPointer { pb in
+                    yc.withUnsafeMutableBufferPointer { pc in
+                        linear.matmul([(a, pa.baseAddress!), (b, pb.baseAddress!), (c, pc.baseAddress!)], x, batch: batch)
+                    }
+                }
+            }
+            for (w, grouped) in [(a, ya), (b, yb), (c, yc)] {
+                var alone = [Float](repeating: 0, count: batch * w.rows)
+                linear.matmul(w, x, &alone, batch: batch)
+                #expect(grouped == alone, "exact \(exact), rows \(w.rows)")
+            }
+        }
+    }
+
     @Test func resultsAgreeAcrossThreadCounts() throws {
         let (w, _, _) = try Self.matrix(.q4_1, rows: 200, columns: 128, seed: 9)
         var rng = SplitMix64(seed: 1)
