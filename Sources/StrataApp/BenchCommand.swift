@@ -64,7 +64,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
     guard config.promptTokens + config.generatedTokens < c.contextLength else {
         throw AppError.invalidArgument("--prompt-tokens + --gen-tokens must stay below the context length \(c.contextLength)")
     }
-    let model = LlamaModel(model: loaded, pool: try config.engine.makePool())
+    let model = try config.engine.makeModel(loaded)
     let generator = Generator(model: model)
     // A fixed, ordinary English prompt, repeated to length: deterministic across runs and engines.
     let text = "The history of the city is long and complicated, and its people have told it in many ways. "

@@ -32,9 +32,26 @@ public struct EngineOptions: Sendable {
     /// Builds the compute pool, pinning the calling thread too.
     public func makePool() throws -> ComputePool {
         guard threadCount >= 1 && threadCount <= 1024 else { throw AppError.invalidArgument("--threads must be in 1…1024") }
-        let placement = try Placement.resolve(node: numaNode)
+        let placement = try placement()
         placement.pinCurrentThread()
         return ComputePool(threadCount: threadCount, placement: placement)
+    }
+
+    /// The resolved `--numa-node`.
+    public func placement() throws -> Placement {
+        try Placement.resolve(node: numaNode)
+    }
+
+    /// A model ready to compute under these options: threads pinned and, with `--numa-node`,
+    /// weights copied to that node's memory.
+    public func makeModel(_ loaded: LoadedModel, exact: Bool = false) throws -> LlamaModel {
+        LlamaModel(model: loaded, pool: try makePool(), placement: try placement(), exact: exact)
+    }
+
+    /// A one-line description for stderr, e.g. "2 threads, NUMA node 0 (1 NUMA node …)".
+    public func describe() -> String {
+        let where_ = numaNode.map { "pinned to NUMA node \($0)" } ?? "unpinned"
+        return "\(threadCount) threads, \(where_); \(NUMATopology.current.summary)"
     }
 }
 

@@ -34,7 +34,7 @@ public func promptTokens(for tokenizer: Tokenizer, prompt: String, chat: Bool, s
 /// `strata generate`: streams the continuation through `write`, returns the result with timings.
 public func runGenerate(_ config: GenerateConfig, write: (String) -> Void) throws -> GenerationResult {
     let loaded = try LoadedModel.load(path: config.modelPath)
-    let model = LlamaModel(model: loaded, pool: try config.engine.makePool())
+    let model = try config.engine.makeModel(loaded)
     let prompt = try promptTokens(for: loaded.tokenizer, prompt: config.prompt, chat: config.chat, system: config.system)
     let generator = Generator(model: model)
     return try generator.generate(prompt: prompt, options: config.options, contextLimit: config.contextLimit) { piece in

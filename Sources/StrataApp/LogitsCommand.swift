@@ -64,7 +64,7 @@ public func exitLogits(
 ) throws -> String {
     guard top >= 1 else { throw AppError.invalidArgument("--top must be ≥ 1") }
     let loaded = try LoadedModel.load(path: modelPath)
-    let model = LlamaModel(model: loaded, pool: try engine.makePool(), exact: exact)
+    let model = try engine.makeModel(loaded, exact: exact)
     let layers = exits.resolve(layerCount: loaded.config.layerCount)
     let cache = KVCache(layers: 0..<loaded.config.layerCount, kvDimension: loaded.config.kvDimension, limit: loaded.config.contextLength)
     let results = try model.forward(tokens: tokenIDs, cache: cache, exits: layers, workspace: Workspace(config: loaded.config))

@@ -10,12 +10,20 @@ import StrataKernels
 /// serialised by their pool. Calls from several threads at once must use separate pools.
 public final class LlamaModel: @unchecked Sendable {
     public let model: LoadedModel
+    /// The weights this model computes with: in place in the file mapping, or copied to the
+    /// placement's NUMA node.
+    public let weights: LlamaWeights
     public let linear: Linear
     let attention: Attention
     public var config: LlamaConfig { model.config }
 
-    public init(model: LoadedModel, pool: ComputePool, exact: Bool = false) {
+    public init(model: LoadedModel, pool: ComputePool, placement: Placement = .unpinned, exact: Bool = false) {
         self.model = model
+        if case .numaNode(let node) = placement {
+            weights = model.weights.placed(onNode: node)
+        } else {
+            weights = model.weights
+        }
         linear = Linear(pool: pool, exact: exact)
         attention = Attention(pool: pool)
     }
@@ -27,7 +35,7 @@ public final class LlamaModel: @unchecked Sendable {
             guard id >= 0 && id < config.vocabularySize else {
                 throw .tokenOutOfRange(id, vocabularySize: config.vocabularySize)
             }
-            model.weights.embedding.dequantizeRow(id, into: out + t * d)
+            weights.embedding.dequantizeRow(id, into: out + t * d)
         }
     }
 
@@ -47,7 +55,7 @@ public final class LlamaModel: @unchecked Sendable {
         let d = c.hiddenSize
         let kvd = c.kvDimension
         for layer in layers {
-            guard let w = model.weights.blocks[layer] else { throw .missingTensor("block \(layer)") }
+            guard let w = weights.blocks[layer] else { throw .missingTensor("block \(layer)") }
             // Attention at these positions reads every earlier position's K/V in this layer.
             guard cache.filled(layer: layer) == start else {
                 throw .cacheGap(layer: layer + 1, filled: cache.filled(layer: layer), start: start)
@@ -84,8 +92,8 @@ public final class LlamaModel: @unchecked Sendable {
     public func head(_ hidden: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let c = config
         workspace.prepare(rows: rows)
-        Ops.rmsNorm(hidden, weight: model.weights.outputNorm, out: workspace.norm, rows: rows, n: c.hiddenSize, epsilon: c.rmsNormEpsilon)
-        linear.matmul(model.weights.output, workspace.norm, logits, batch: rows)
+        Ops.rmsNorm(hidden, weight: weights.outputNorm, out: workspace.norm, rows: rows, n: c.hiddenSize, epsilon: c.rmsNormEpsilon)
+        linear.matmul(weights.output, workspace.norm, logits, batch: rows)
     }
 
     /// Appends `tokens` to the sequence in `cache` and returns logits at each requested exit.

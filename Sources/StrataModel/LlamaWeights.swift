@@ -17,6 +17,14 @@ public struct BlockWeights: Sendable {
     public var byteCount: Int {
         [query, key, value, attentionOutput, gate, up, down].reduce(0) { $0 + $1.byteCount } + 8 * attentionNorm.count
     }
+
+    /// The same block with every matrix copied to NUMA node `node`.
+    func placed(onNode node: Int) -> BlockWeights {
+        BlockWeights(
+            attentionNorm: attentionNorm, query: query.placed(onNode: node), key: key.placed(onNode: node),
+            value: value.placed(onNode: node), attentionOutput: attentionOutput.placed(onNode: node), ffnNorm: ffnNorm,
+            gate: gate.placed(onNode: node), up: up.placed(onNode: node), down: down.placed(onNode: node))
+    }
 }
 
 /// All weights of a LLaMA model, read in place from the file where the format allows.
@@ -27,6 +35,16 @@ public struct LlamaWeights: Sendable {
     public let outputNorm: [Float]  // (d,)
     public let output: WeightMatrix  // (vocab, d); the embedding itself when tied
     public let blocks: [BlockWeights?]
+
+    /// These weights copied into memory on NUMA node `node` (a pinned process reads them every
+    /// token; the file mapping's pages may sit on any node).
+    public func placed(onNode node: Int) -> LlamaWeights {
+        let embeddingCopy = embedding.placed(onNode: node)
+        let tied = output.base == embedding.base
+        return LlamaWeights(
+            embedding: embeddingCopy, outputNorm: outputNorm, output: tied ? embeddingCopy : output.placed(onNode: node),
+            blocks: blocks.map { $0?.placed(onNode: node) })
+    }
 
     /// Binds tensors by name, checking each shape against the configuration.
     /// - Parameter layers: the blocks to bind (all by default).
