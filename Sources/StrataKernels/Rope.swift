@@ -29,6 +29,26 @@ public struct Rope: Sendable, Equatable {
         }
     }
 
+    /// Per-pair frequency divisors of LLaMA 3.1's RoPE scaling: high frequencies unchanged, low
+    /// ones divided by `factor`, a smooth blend between (reference: the Llama 3.1 model card's
+    /// `apply_scaling`).
+    public static func llama3Factors(
+        dimensions: Int, base: Double, factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double,
+        originalContext: Double
+    ) -> [Float] {
+        let lowWavelength = originalContext / lowFrequencyFactor
+        let highWavelength = originalContext / highFrequencyFactor
+        return (0..<dimensions / 2).map { i in
+            let frequency = pow(base, -2 * Double(i) / Double(dimensions))
+            let wavelength = 2 * Double.pi / frequency
+            if wavelength < highWavelength { return 1 }
+            if wavelength > lowWavelength { return Float(factor) }
+            let smooth = (originalContext / wavelength - lowFrequencyFactor) / (highFrequencyFactor - lowFrequencyFactor)
+            let scaled = (1 - smooth) * frequency / factor + smooth * frequency
+            return Float(frequency / scaled)
+        }
+    }
+
     /// cos/sin table for `positions`: (positions.count, dimensions/2) each.
     public func table(positions: [Int]) -> (cos: [Float], sin: [Float]) {
         let half = dimensions / 2

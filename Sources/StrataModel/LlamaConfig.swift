@@ -122,10 +122,20 @@ extension LlamaConfig {
         let heads = try int("num_attention_heads")
         let headDim = (json["head_dim"] as? Int) ?? (heads > 0 ? hidden / heads : 0)
         var linearScale = 1.0
+        var factors: [Float]?
+        let base = double("rope_theta", 10_000)
         if let scaling = json["rope_scaling"] as? [String: Any] {
             let type = (scaling["rope_type"] as? String) ?? (scaling["type"] as? String) ?? "none"
+            func number(_ key: String, _ fallback: Double) -> Double {
+                (scaling[key] as? Double) ?? (scaling[key] as? Int).map(Double.init) ?? fallback
+            }
             switch type {
-            case "linear": linearScale = (scaling["factor"] as? Double) ?? 1
+            case "linear": linearScale = number("factor", 1)
+            case "llama3":
+                factors = Rope.llama3Factors(
+                    dimensions: headDim, base: base, factor: number("factor", 8),
+                    lowFrequencyFactor: number("low_freq_factor", 1), highFrequencyFactor: number("high_freq_factor", 4),
+                    originalContext: number("original_max_position_embeddings", 8192))
             case "default", "none": break
             default: throw .unsupportedRopeScaling(type)
             }
@@ -140,7 +150,7 @@ extension LlamaConfig {
             vocabularySize: try int("vocab_size"),
             contextLength: (json["max_position_embeddings"] as? Int) ?? 2048,
             rmsNormEpsilon: Float(double("rms_norm_eps", 1e-6)),
-            rope: Rope(dimensions: headDim, base: double("rope_theta", 10_000), layout: .halves, linearScale: linearScale),
+            rope: Rope(dimensions: headDim, base: base, layout: .halves, linearScale: linearScale, frequencyFactors: factors),
             tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false,
             sortedExits: (json["strata_exits"] as? [Int]) ?? [])
         try config.validate()

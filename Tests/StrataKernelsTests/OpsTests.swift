@@ -68,3 +68,21 @@ import Testing
         #expect(approxEqual(x, ref, rtol: 1e-5))
     }
 }
+
+@Suite struct RopeScalingTests {
+    @Test func llama3FactorsKeepHighFrequenciesAndScaleLowOnes() {
+        // Llama 3.1 8B: θ 500000, head 128, factor 8, low 1, high 4, original context 8192.
+        let f = Rope.llama3Factors(
+            dimensions: 128, base: 500_000, factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContext: 8192)
+        #expect(f.count == 64)
+        #expect(f[0] == 1)  // wavelength 2π < 2048
+        #expect(f[63] == 8)  // wavelength far above 8192
+        // In between the divisor rises monotonically from 1 to 8.
+        #expect(zip(f, f.dropFirst()).allSatisfy { $0 <= $1 })
+        let blended = f.filter { $0 > 1 && $0 < 8 }
+        #expect(!blended.isEmpty)
+        // At the blend's midpoint of 1/wavelength the divisor is 1 / (0.5/8 + 0.5) = 16/9.
+        let i = f.firstIndex { $0 > 1 }!
+        #expect(f[i] > 1 && f[i] < 16.0 / 9.0 + 1)
+    }
+}
