@@ -64,7 +64,7 @@ public final class Generator {
         let limit = min(contextLimit ?? config.contextLength, config.contextLength)
         let needed = prompt.count + options.maxTokens
         guard prompt.count < limit else { throw ModelError.contextOverflow(needed: needed, limit: limit) }
-        let cache = KVCache(layers: 0..<config.layerCount, kvDimension: config.kvDimension, limit: limit)
+        let sequence = SequenceState(config: config, limit: limit)
         var sampler = Sampler(options: options.sampling)
         var detokenizer = StreamingDetokenizer(tokenizer: model.model.tokenizer)
         var history = prompt
@@ -76,7 +76,7 @@ public final class Generator {
         var offset = 0
         while offset < prompt.count {
             let chunk = Array(prompt[offset..<min(offset + options.prefillChunk, prompt.count)])
-            logits = try model.forward(tokens: chunk, cache: cache, exits: [exit], workspace: workspace)[exit] ?? []
+            logits = try sequence.step(chunk, depth: exit, model: model, workspace: workspace)
             offset += chunk.count
         }
         let prefillSeconds = seconds(since: prefillStart)
@@ -97,8 +97,8 @@ public final class Generator {
                 finish = .cancelled
                 break
             }
-            if generated.count == options.maxTokens || cache.length + 1 >= limit { break }
-            logits = try model.forward(tokens: [next], cache: cache, exits: [exit], workspace: workspace)[exit] ?? []
+            if generated.count == options.maxTokens || sequence.tokens.count + 1 >= limit { break }
+            logits = try sequence.step([next], depth: exit, model: model, workspace: workspace)
         }
         let tail = detokenizer.finish()
         if !tail.isEmpty {

@@ -1,14 +1,18 @@
 /// Keys and values of one sequence for a range of layers: per layer (capacity, kvHeads·hd) f32,
 /// position-major, growing by doubling up to the context limit.
 ///
+/// Each position records its depth: the layers `layers.lowerBound ..< depth` hold its K/V. A
+/// position's layers always fill in order, so a depth says everything. Positions that exited
+/// early have smaller depths until a deeper step backfills them.
+///
 /// Owned by one sequence and used by one thread at a time (not `Sendable`).
 public final class KVCache {
     public let layers: Range<Int>
     public let kvDimension: Int
     public let limit: Int
     public private(set) var capacity: Int
-    /// Positions whose K/V are present, per layer in `layers` (index 0 is `layers.lowerBound`).
-    public private(set) var filled: [Int]
+    /// Per position: layers `layers.lowerBound ..< depth[p]` hold its keys and values.
+    public private(set) var depths: [Int] = []
     private var keys: [UnsafeMutablePointer<Float>]
     private var values: [UnsafeMutablePointer<Float>]
 
@@ -19,10 +23,10 @@ public final class KVCache {
         self.layers = layers
         self.kvDimension = kvDimension
         self.limit = limit
-        capacity = min(max(initialCapacity, 1), limit)
-        filled = Array(repeating: 0, count: layers.count)
-        keys = layers.map { _ in .allocate(capacity: min(max(initialCapacity, 1), limit) * kvDimension) }
-        values = layers.map { _ in .allocate(capacity: min(max(initialCapacity, 1), limit) * kvDimension) }
+        let start = min(max(initialCapacity, 1), limit)
+        capacity = start
+        keys = layers.map { _ in .allocate(capacity: start * kvDimension) }
+        values = layers.map { _ in .allocate(capacity: start * kvDimension) }
     }
 
     deinit {
@@ -30,28 +34,35 @@ public final class KVCache {
         for p in values { p.deallocate() }
     }
 
-    /// Positions the sequence has reached: the most any layer holds. Layers past a shallow exit
-    /// hold fewer until a deeper pass backfills them.
-    public var length: Int { filled.max() ?? 0 }
+    /// Positions the sequence has reached (at any depth).
+    public var length: Int { depths.count }
 
-    /// Positions present in `layer`.
-    public func filled(layer: Int) -> Int { filled[layer - layers.lowerBound] }
+    /// Layers filled for `position` (`layers.lowerBound` when none, or when not yet seen).
+    public func depth(of position: Int) -> Int {
+        position < depths.count ? depths[position] : layers.lowerBound
+    }
 
-    /// Makes room for `positions` positions, or throws when that passes the limit.
+    /// Whether `layer` holds K/V for `position`.
+    public func holds(layer: Int, position: Int) -> Bool { depth(of: position) > layer }
+
+    /// Makes room for positions `0..<positions`, or throws when that passes the limit.
     public func reserve(_ positions: Int) throws(ModelError) {
         guard positions <= limit else { throw .contextOverflow(needed: positions, limit: limit) }
+        if positions > depths.count {
+            depths.append(contentsOf: repeatElement(layers.lowerBound, count: positions - depths.count))
+        }
         guard positions > capacity else { return }
         let newCapacity = min(max(positions, capacity * 2), limit)
         for i in keys.indices {
-            keys[i] = grow(keys[i], filled: filled[i], to: newCapacity)
-            values[i] = grow(values[i], filled: filled[i], to: newCapacity)
+            keys[i] = grow(keys[i], to: newCapacity)
+            values[i] = grow(values[i], to: newCapacity)
         }
         capacity = newCapacity
     }
 
-    private func grow(_ old: UnsafeMutablePointer<Float>, filled: Int, to newCapacity: Int) -> UnsafeMutablePointer<Float> {
+    private func grow(_ old: UnsafeMutablePointer<Float>, to newCapacity: Int) -> UnsafeMutablePointer<Float> {
         let fresh = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity * kvDimension)
-        fresh.update(from: old, count: filled * kvDimension)
+        fresh.update(from: old, count: capacity * kvDimension)
         old.deallocate()
         return fresh
     }
@@ -61,14 +72,15 @@ public final class KVCache {
     /// Value rows of `layer`: (capacity, kvDimension).
     public func values(layer: Int) -> UnsafeMutablePointer<Float> { values[layer - layers.lowerBound] }
 
-    /// Records that `layer` now holds positions `0..<count`.
-    public func setFilled(layer: Int, count: Int) {
-        filled[layer - layers.lowerBound] = count
+    /// Records that `layer` now holds `position` (its layers fill in order).
+    func markFilled(layer: Int, position: Int) {
+        assert(depths[position] == layer, "layers of a position fill in order")
+        depths[position] = layer + 1
     }
 
-    /// Forgets positions from `count` on in every layer (e.g. to rerun from a shared prefix).
+    /// Forgets positions from `count` on (e.g. to rerun from a shared prefix).
     public func truncate(to count: Int) {
-        for i in filled.indices { filled[i] = min(filled[i], count) }
+        if count < depths.count { depths.removeLast(depths.count - count) }
     }
 
     /// Bytes held.

@@ -39,8 +39,8 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// Runs blocks `layers` over hidden rows for positions `start ..< start + count`, in place,
-    /// writing those positions' keys and values into `cache`.
+    /// Runs blocks `layers` over one sequence's new positions `start ..< start + count`, in
+    /// place, writing their keys and values into `cache`.
     /// - Parameters:
     ///   - hidden: (count, d) residual stream, updated in place.
     ///   - afterBlock: called with (block index, hidden) after each block, for exits.
@@ -48,43 +48,116 @@ public final class LlamaModel: @unchecked Sendable {
         _ hidden: UnsafeMutablePointer<Float>, count: Int, start: Int, layers: Range<Int>, cache: KVCache,
         workspace: Workspace, afterBlock: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil
     ) throws(ModelError) {
+        let rows = (0..<count).map { BlockRow(sequence: 0, position: start + $0, firstLayer: layers.lowerBound) }
+        try runBlocks(hidden, rows: rows, caches: [cache], layers: layers, workspace: workspace, afterBlock: afterBlock)
+    }
+
+    /// Runs blocks `layers` over rows of one or more sequences, in place.
+    ///
+    /// A row takes part from block `max(row.firstLayer, layers.lowerBound)` on; its keys and
+    /// values go into `caches[row.sequence]` at its position. Rows of one sequence must come in
+    /// increasing position order. Before a row attends at a layer, every earlier position of its
+    /// sequence must hold that layer's K/V or be a row of this step; otherwise this throws
+    /// `cacheGap` rather than attend to missing keys.
+    /// - Parameters:
+    ///   - hidden: (rows.count, d) residual stream, updated in place.
+    ///   - afterBlock: called with (block index, hidden) after each block.
+    public func runBlocks(
+        _ hidden: UnsafeMutablePointer<Float>, rows: [BlockRow], caches: [KVCache], layers: Range<Int>,
+        workspace: Workspace, afterBlock: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil
+    ) throws(ModelError) {
         let c = config
-        try cache.reserve(start + count)
-        workspace.prepare(rows: count)
-        let (cosTable, sinTable) = c.rope.table(positions: Array(start..<(start + count)))
         let d = c.hiddenSize
+        let qd = c.queryDimension
         let kvd = c.kvDimension
+        for (i, row) in rows.enumerated() {
+            guard caches.indices.contains(row.sequence) else { throw .invalidBatch("row \(i) names sequence \(row.sequence)") }
+            if i > 0, rows[i - 1].sequence == row.sequence, rows[i - 1].position >= row.position {
+                throw .invalidBatch("rows of sequence \(row.sequence) are not in increasing position order")
+            }
+            try caches[row.sequence].reserve(row.position + 1)
+        }
+        workspace.prepare(rows: rows.count)
+        let (cosTable, sinTable) = c.rope.table(positions: rows.map(\.position))
+        let half = c.rope.dimensions / 2
         for layer in layers {
             guard let w = weights.blocks[layer] else { throw .missingTensor("block \(layer)") }
-            // Attention at these positions reads every earlier position's K/V in this layer.
-            guard cache.filled(layer: layer) == start else {
-                throw .cacheGap(layer: layer + 1, filled: cache.filled(layer: layer), start: start)
+            let active = rows.indices.filter { max(rows[$0].firstLayer, layers.lowerBound) <= layer }
+            guard !active.isEmpty else { continue }
+            try checkCacheComplete(rows: rows, active: active, caches: caches, layer: layer)
+            let n = active.count
+            let everyRow = n == rows.count
+            // x: (n, d) the active rows, contiguous
+            let x = everyRow ? hidden : workspace.gathered
+            if !everyRow {
+                for (j, i) in active.enumerated() { (x + j * d).update(from: hidden + i * d, count: d) }
             }
-            let keys = cache.keys(layer: layer) + start * kvd  // (count, kvd) rows of this call
-            let values = cache.values(layer: layer) + start * kvd
             // attention
-            Ops.rmsNorm(hidden, weight: w.attentionNorm, out: workspace.norm, rows: count, n: d, epsilon: c.rmsNormEpsilon)
-            linear.matmul([(w.query, workspace.query), (w.key, keys), (w.value, values)], workspace.norm, batch: count)
+            Ops.rmsNorm(x, weight: w.attentionNorm, out: workspace.norm, rows: n, n: d, epsilon: c.rmsNormEpsilon)
+            linear.matmul(
+                [(w.query, workspace.query), (w.key, workspace.keys), (w.value, workspace.values)], workspace.norm, batch: n)
             cosTable.withUnsafeBufferPointer { cosp in
                 sinTable.withUnsafeBufferPointer { sinp in
                     guard let cp = cosp.baseAddress, let sp = sinp.baseAddress else { return }
-                    c.rope.apply(workspace.query, rows: count, heads: c.headCount, headDim: c.headDimension, cos: cp, sin: sp)
-                    c.rope.apply(keys, rows: count, heads: c.kvHeadCount, headDim: c.headDimension, cos: cp, sin: sp)
+                    for (j, i) in active.enumerated() {
+                        c.rope.apply(workspace.query + j * qd, rows: 1, heads: c.headCount, headDim: c.headDimension, cos: cp + i * half, sin: sp + i * half)
+                        c.rope.apply(workspace.keys + j * kvd, rows: 1, heads: c.kvHeadCount, headDim: c.headDimension, cos: cp + i * half, sin: sp + i * half)
+                    }
                 }
             }
-            cache.setFilled(layer: layer, count: start + count)
-            attention.run(
-                shape: c.attentionShape, q: workspace.query, keys: cache.keys(layer: layer),
-                values: cache.values(layer: layer), out: workspace.attention, start: start, count: count)
-            linear.matmul(w.attentionOutput, workspace.attention, workspace.projection, batch: count)
-            Ops.add(hidden, workspace.projection, count: count * d)
+            for (j, i) in active.enumerated() {
+                let cache = caches[rows[i].sequence]
+                let p = rows[i].position
+                (cache.keys(layer: layer) + p * kvd).update(from: workspace.keys + j * kvd, count: kvd)
+                (cache.values(layer: layer) + p * kvd).update(from: workspace.values + j * kvd, count: kvd)
+                cache.markFilled(layer: layer, position: p)
+            }
+            // Causal attention over runs of consecutive positions of one sequence.
+            var j = 0
+            while j < n {
+                let first = rows[active[j]]
+                var runEnd = j + 1
+                while runEnd < n, rows[active[runEnd]].sequence == first.sequence,
+                    rows[active[runEnd]].position == first.position + (runEnd - j)
+                {
+                    runEnd += 1
+                }
+                let cache = caches[first.sequence]
+                attention.run(
+                    shape: c.attentionShape, q: workspace.query + j * qd, keys: cache.keys(layer: layer),
+                    values: cache.values(layer: layer), out: workspace.attention + j * qd, start: first.position,
+                    count: runEnd - j)
+                j = runEnd
+            }
+            linear.matmul(w.attentionOutput, workspace.attention, workspace.projection, batch: n)
+            Ops.add(x, workspace.projection, count: n * d)
             // feed-forward
-            Ops.rmsNorm(hidden, weight: w.ffnNorm, out: workspace.norm, rows: count, n: d, epsilon: c.rmsNormEpsilon)
-            linear.matmul([(w.gate, workspace.gate), (w.up, workspace.up)], workspace.norm, batch: count)
-            Ops.swiGLU(gate: workspace.gate, up: workspace.up, count: count * c.intermediateSize)
-            linear.matmul(w.down, workspace.gate, workspace.projection, batch: count)
-            Ops.add(hidden, workspace.projection, count: count * d)
+            Ops.rmsNorm(x, weight: w.ffnNorm, out: workspace.norm, rows: n, n: d, epsilon: c.rmsNormEpsilon)
+            linear.matmul([(w.gate, workspace.gate), (w.up, workspace.up)], workspace.norm, batch: n)
+            Ops.swiGLU(gate: workspace.gate, up: workspace.up, count: n * c.intermediateSize)
+            linear.matmul(w.down, workspace.gate, workspace.projection, batch: n)
+            Ops.add(x, workspace.projection, count: n * d)
+            if !everyRow {
+                for (j, i) in active.enumerated() { (hidden + i * d).update(from: x + j * d, count: d) }
+            }
             afterBlock?(layer, hidden)
+        }
+    }
+
+    /// Throws `cacheGap` unless every active row's earlier positions hold `layer`'s K/V or are
+    /// themselves active at this layer.
+    private func checkCacheComplete(rows: [BlockRow], active: [Int], caches: [KVCache], layer: Int) throws(ModelError) {
+        var activeBySequence: [Int: Set<Int>] = [:]
+        for i in active { activeBySequence[rows[i].sequence, default: []].insert(rows[i].position) }
+        for (sequence, positions) in activeBySequence {
+            let cache = caches[sequence]
+            guard let last = positions.max() else { continue }
+            for p in positions where cache.depth(of: p) != layer {
+                throw .cacheGap(layer: layer + 1, position: p, depth: cache.depth(of: p))
+            }
+            for q in 0..<last where !cache.holds(layer: layer, position: q) && !positions.contains(q) {
+                throw .cacheGap(layer: layer + 1, position: q, depth: cache.depth(of: q))
+            }
         }
     }
 

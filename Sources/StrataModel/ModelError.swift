@@ -20,7 +20,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case tokenOutOfRange(Int, vocabularySize: Int)
     case contextOverflow(needed: Int, limit: Int)
     case emptyPrompt
-    case cacheGap(layer: Int, filled: Int, start: Int)
+    case cacheGap(layer: Int, position: Int, depth: Int)
+    case invalidBatch(String)
 
     public var description: String {
         switch self {
@@ -40,9 +41,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tokenOutOfRange(let t, let v): "token id \(t) is outside the vocabulary (0…\(v - 1))"
         case .contextOverflow(let n, let limit): "sequence needs \(n) positions, more than the context limit \(limit)"
         case .emptyPrompt: "the prompt is empty"
-        case .cacheGap(let layer, let filled, let start):
-            "layer \(layer) holds \(filled) cached positions but this step starts at \(start): "
-                + "positions that exited earlier must be backfilled before a deeper pass"
+        case .cacheGap(let layer, let position, let depth):
+            "block \(layer) has no keys for position \(position) (filled to depth \(depth)): "
+                + "positions that exited earlier must be backfilled before a deeper step"
+        case .invalidBatch(let reason): "invalid step: \(reason)"
         }
     }
 }

@@ -1,14 +1,16 @@
-/// Activation buffers for one forward call over `rows` positions, reused between calls.
+/// Activation buffers for one forward call over up to `rows` rows, reused between calls.
 ///
-/// Owned by one sequence runner; buffers grow only when a call needs more rows than before.
+/// Owned by one runner; buffers grow only when a call needs more rows than before.
 public final class Workspace {
     private(set) var rows = 0
     private let config: LlamaConfig
-    /// hidden: (rows, d); norm: (rows, d); q: (rows, qdim); attention: (rows, qdim);
-    /// projection: (rows, d); gate, up: (rows, ff); logits: (rows, vocab)
-    private(set) var hidden: UnsafeMutablePointer<Float>
+    /// gathered, norm, projection: (rows, d); query, attention: (rows, qdim);
+    /// keys, values: (rows, kvdim); gate, up: (rows, ff)
+    private(set) var gathered: UnsafeMutablePointer<Float>
     private(set) var norm: UnsafeMutablePointer<Float>
     private(set) var query: UnsafeMutablePointer<Float>
+    private(set) var keys: UnsafeMutablePointer<Float>
+    private(set) var values: UnsafeMutablePointer<Float>
     private(set) var attention: UnsafeMutablePointer<Float>
     private(set) var projection: UnsafeMutablePointer<Float>
     private(set) var gate: UnsafeMutablePointer<Float>
@@ -16,9 +18,11 @@ public final class Workspace {
 
     public init(config: LlamaConfig) {
         self.config = config
-        hidden = .allocate(capacity: 1)
+        gathered = .allocate(capacity: 1)
         norm = .allocate(capacity: 1)
         query = .allocate(capacity: 1)
+        keys = .allocate(capacity: 1)
+        values = .allocate(capacity: 1)
         attention = .allocate(capacity: 1)
         projection = .allocate(capacity: 1)
         gate = .allocate(capacity: 1)
@@ -26,17 +30,19 @@ public final class Workspace {
     }
 
     deinit {
-        for p in [hidden, norm, query, attention, projection, gate, up] { p.deallocate() }
+        for p in [gathered, norm, query, keys, values, attention, projection, gate, up] { p.deallocate() }
     }
 
-    /// Ensures room for `count` rows.
+    /// Ensures room for `count` rows; contents are not preserved when it grows.
     func prepare(rows count: Int) {
         guard count > rows else { return }
         let c = config
-        for p in [hidden, norm, query, attention, projection, gate, up] { p.deallocate() }
-        hidden = .allocate(capacity: count * c.hiddenSize)
+        for p in [gathered, norm, query, keys, values, attention, projection, gate, up] { p.deallocate() }
+        gathered = .allocate(capacity: count * c.hiddenSize)
         norm = .allocate(capacity: count * c.hiddenSize)
         query = .allocate(capacity: count * c.queryDimension)
+        keys = .allocate(capacity: count * c.kvDimension)
+        values = .allocate(capacity: count * c.kvDimension)
         attention = .allocate(capacity: count * c.queryDimension)
         projection = .allocate(capacity: count * c.hiddenSize)
         gate = .allocate(capacity: count * c.intermediateSize)
