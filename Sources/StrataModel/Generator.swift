@@ -64,7 +64,7 @@ public final class Generator {
         let limit = min(contextLimit ?? config.contextLength, config.contextLength)
         let needed = prompt.count + options.maxTokens
         guard prompt.count < limit else { throw ModelError.contextOverflow(needed: needed, limit: limit) }
-        let sequence = SequenceState(config: config, limit: limit)
+        let sequence = SequenceState(model: model, limit: limit)
         var sampler = Sampler(options: options.sampling)
         var detokenizer = StreamingDetokenizer(tokenizer: model.model.tokenizer)
         var history = prompt

@@ -12,7 +12,7 @@ import Testing
         guard let model = ModelHarness.model(exact: true) else { return }
         let prompt = [1, 9690, 198, 2683, 359, 253]
         let continuation = [5356, 5646, 11, 2683, 359, 216, 1, 4093, 198, 504, 314]
-        let sequence = SequenceState(config: model.config, limit: 256)
+        let sequence = SequenceState(model: model, limit: 256)
         let workspace = Workspace(config: model.config)
         var tokens: [Int] = []
         for (step, depth) in schedule.enumerated() {
