@@ -32,12 +32,13 @@ public final class PipelineStage {
         workspace = Workspace(config: model.config)
     }
 
-    /// Runs this stage's blocks below `exit` over `rows`, in place.
+    /// Runs this stage's blocks below `exit` over `rows`, in place; each row's `joinLayer`
+    /// advances to the blocks it has passed, ready for the next stage.
     /// - Parameters:
     ///   - hidden: (rows.count, d) row-major.
     ///   - exit: 1-based exit layer of the step.
     /// - Returns: blocks applied to every row afterwards (`min(exit, layers.upperBound)`).
-    public func run(rows: [Row], hidden: UnsafeMutablePointer<Float>, exit: Int) throws(ModelError) -> Int {
+    public func run(rows: inout [Row], hidden: UnsafeMutablePointer<Float>, exit: Int) throws(ModelError) -> Int {
         try model.config.checkExit(exit)
         let end = min(exit, layers.upperBound)
         guard end > layers.lowerBound else { return end }
@@ -64,6 +65,7 @@ public final class PipelineStage {
             blockRows.append(BlockRow(sequence: slot, position: row.position, firstLayer: row.joinLayer))
         }
         try model.runBlocks(hidden, rows: blockRows, caches: stepCaches, layers: layers.lowerBound..<end, workspace: workspace)
+        for i in rows.indices { rows[i].joinLayer = max(rows[i].joinLayer, end) }
         return end
     }
 

@@ -33,7 +33,8 @@ public final class SequenceState {
         step.hidden = []  // one owner, so the rows are updated in place without a copy
         return try states.withUnsafeMutableBufferPointer { buffer throws(ModelError) -> [Float] in
             guard let hidden = buffer.baseAddress else { return [] }
-            _ = try stage.run(rows: step.rows, hidden: hidden, exit: depth)
+            var rows = step.rows
+            _ = try stage.run(rows: &rows, hidden: hidden, exit: depth)
             record.finishStep(step, newTokens: newTokens, hidden: hidden)
             let firstOutput = step.rows.count - outputRows
             return [Float](unsafeUninitializedCapacity: outputRows * vocab) { out, n in
