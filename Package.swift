@@ -16,7 +16,9 @@ let package = Package(
         .library(name: "StrataModel", targets: ["StrataModel"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: - System libraries
@@ -52,16 +54,35 @@ let package = Package(
             dependencies: ["StrataFormats", "StrataKernels", "StrataTokenizer"],
             swiftSettings: strictSettings
         ),
+        /// The wire protocol: frames, messages, handshake state machines (bytes only, no model types).
+        .target(
+            name: "StrataWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        /// Workers and the coordinator: TCP links, the chain of stages, distributed generation.
+        .target(
+            name: "StrataCluster",
+            dependencies: [
+                "StrataModel", "StrataWire", "StrataKernels", "StrataTokenizer",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         /// The commands' logic, shared by the CLI and the tests.
         .target(
             name: "StrataApp",
-            dependencies: ["StrataModel", "StrataFormats", "StrataTokenizer", "StrataKernels"],
+            dependencies: [
+                "StrataModel", "StrataFormats", "StrataTokenizer", "StrataKernels", "StrataCluster", "StrataWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataApp", "StrataModel",
+                "StrataApp", "StrataModel", "StrataCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -87,6 +108,24 @@ let package = Package(
             name: "StrataTokenizerTests",
             dependencies: ["StrataTokenizer", "StrataTestSupport"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataWireTests",
+            dependencies: [
+                "StrataWire", "StrataTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataClusterTests",
+            dependencies: [
+                "StrataCluster", "StrataApp", "StrataModel", "StrataWire", "StrataTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -30,6 +30,22 @@ public struct GenerationResult: Sendable {
     public var prefillSeconds: Double
     public var decodeSeconds: Double
     public var finishReason: FinishReason
+    /// The exit each step used, when it varied (step 0 is the prompt).
+    public var depths: [Int] = []
+
+    public init(
+        tokens: [Int], text: String, promptTokens: Int, exit: Int, layerCount: Int, prefillSeconds: Double,
+        decodeSeconds: Double, finishReason: FinishReason
+    ) {
+        self.tokens = tokens
+        self.text = text
+        self.promptTokens = promptTokens
+        self.exit = exit
+        self.layerCount = layerCount
+        self.prefillSeconds = prefillSeconds
+        self.decodeSeconds = decodeSeconds
+        self.finishReason = finishReason
+    }
 
     public enum FinishReason: String, Sendable { case length, endOfGeneration = "stop", cancelled }
 

@@ -77,6 +77,9 @@ public final class PipelineStage {
     /// Sequences holding a cache here.
     public var sequenceCount: Int { caches.count }
 
+    /// Ids of the sequences holding a cache here.
+    public var sequenceIDs: [UInt64] { Array(caches.keys) }
+
     /// Bytes held by all caches.
     public var cacheBytes: Int { caches.values.reduce(0) { $0 + $1.byteCount } }
 

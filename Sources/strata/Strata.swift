@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
 import StrataApp
+import StrataCluster
 import StrataModel
 
 @main
-struct Strata: ParsableCommand {
+struct Strata: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Serve and run LLaMA-architecture models that can answer from any sorted exit layer.",
-        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self]
+        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Worker.self, Convert.self]
     )
 }
 
@@ -86,7 +87,7 @@ struct Logits: ParsableCommand {
     }
 }
 
-struct Generate: ParsableCommand {
+struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a continuation, streamed to stdout; speeds go to stderr.")
 
@@ -131,13 +132,15 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var engineArguments: EngineArguments
 
+    @OptionGroup var clusterArguments: ClusterArguments
+
     func validate() throws {
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if let exit, exit < 1 { throw ValidationError("--exit counts layers from 1") }
         if let context, context < 2 { throw ValidationError("--context must be at least 2") }
     }
 
-    func run() throws {
+    func run() async throws {
         var config = GenerateConfig(modelPath: try resolveModelPath(model), prompt: prompt)
         config.chat = chat
         config.system = system
@@ -148,8 +151,15 @@ struct Generate: ParsableCommand {
             sampling: SamplingOptions(
                 temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
                 seed: seed))
-        let result = try runGenerate(config) { piece in
-            FileHandle.standardOutput.write(Data(piece.utf8))
+        FileHandle.standardError.write(Data(("strata: " + config.engine.describe() + "\n").utf8))
+        let write: @Sendable (String) -> Void = { piece in FileHandle.standardOutput.write(Data(piece.utf8)) }
+        let result: GenerationResult
+        if let workers = try clusterArguments.source() {
+            result = try await runClusterGenerate(
+                config, workers: workers, split: try clusterArguments.parsedSplit(), secretFile: clusterArguments.secretFile,
+                write: write)
+        } else {
+            result = try runGenerate(config, write: write)
         }
         print("")
         FileHandle.standardError.write(Data((generationSummary(result) + "\n").utf8))
@@ -192,9 +202,107 @@ struct Bench: ParsableCommand {
         config.generatedTokens = genTokens
         config.runs = runs
         config.engine = engineArguments.engine
+        FileHandle.standardError.write(Data(("strata: " + config.engine.describe() + "\n").utf8))
         let report = try runBench(config) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         print(json ? try benchJSON(report) : benchTable(report))
+    }
+}
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rewrite a model as a GGUF file of another type that Strata and llama.cpp both read.")
+
+    @Option(help: "A GGUF file or a Hugging Face folder (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(help: "Matrix type: f32, f16, bf16, q8_0, q4_0 or q4_1.")
+    var type: String
+
+    @Option(help: "The GGUF file to write (replaced only when the conversion succeeds).")
+    var out: String
+
+    @Option(help: "Threads that quantise rows (default: every online core).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let config = ConvertConfig(
+            modelPath: try resolveModelPath(model), outputPath: out, target: try ConvertTarget(parsing: type),
+            threads: threads)
+        let report = try convertModel(config) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        print(report.summary)
+    }
+}
+
+/// Where a command finds its workers: running ones, new local ones, or a topology file.
+struct ClusterArguments: ParsableArguments {
+    @Option(help: "Comma-separated worker addresses host:port, in chain order.")
+    var workers: String?
+
+    @Option(name: .customLong("local-workers"), help: "Start this many worker processes on loopback.")
+    var localWorkers: Int?
+
+    @Option(help: "A cluster topology file (see cluster/).")
+    var cluster: String?
+
+    @Option(help: "Blocks per worker, e.g. 0-10,10-20,20-30 (default: planned from the workers' threads).")
+    var split: String?
+
+    @Option(name: .customLong("secret-file"), help: "A file holding the secret the workers require.")
+    var secretFile: String?
+
+    func validate() throws {
+        let given = [workers != nil, localWorkers != nil, cluster != nil].filter { $0 }.count
+        if given > 1 { throw ValidationError("use one of --workers, --local-workers and --cluster") }
+        if let localWorkers, localWorkers < 1 { throw ValidationError("--local-workers must be at least 1") }
+    }
+
+    func source() throws -> WorkerSource? {
+        if let workers {
+            return .addresses(try workers.split(separator: ",").map { try PeerAddress(parsing: String($0)) })
+        }
+        if let localWorkers { return .local(localWorkers) }
+        if let cluster { return .topology(try ClusterTopology.load(path: cluster)) }
+        return nil
+    }
+
+    func parsedSplit() throws -> [Range<Int>]? {
+        try split.map { try parseSplit($0) }
+    }
+}
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a worker: hold the layers a coordinator assigns and compute them.")
+
+    @Option(help: "Address to listen on, host:port (port 0 picks a free one).")
+    var listen: String
+
+    @Option(help: "This worker's copy of the model (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(name: .customLong("secret-file"), help: "Accept only coordinators that prove the secret in this file.")
+    var secretFile: String?
+
+    @Option(help: "A name for logs (default: host:port).")
+    var name: String?
+
+    @OptionGroup var engineArguments: EngineArguments
+
+    func run() async throws {
+        try await runWorker(
+            listen: listen, modelPath: try resolveModelPath(model), engine: engineArguments.engine, secretFile: secretFile,
+            name: name
+        ) { address in
+            // The first stdout line: launchers wait for it.
+            FileHandle.standardOutput.write(Data("listening on \(address)\n".utf8))
+        }
     }
 }

@@ -1,0 +1,1 @@
+../../../Tests/StrataWireTests/WireFuzzing.swift

@@ -1,0 +1,130 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import StrataCluster
+import StrataKernels
+import StrataModel
+import StrataWire
+
+/// Where a distributed command finds its workers.
+public enum WorkerSource: Sendable, Equatable {
+    /// Workers already running at these addresses.
+    case addresses([PeerAddress])
+    /// Start this many worker processes on loopback.
+    case local(Int)
+    /// Workers described by a topology file.
+    case topology(ClusterTopology)
+}
+
+/// Reads a shared secret file (surrounding whitespace ignored).
+public func loadSecret(path: String?) throws -> SharedSecret {
+    guard let path else { return .none }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw AppError.invalidArgument("cannot read the secret file \(path)")
+    }
+    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !text.isEmpty else { throw AppError.invalidArgument("the secret file \(path) is empty") }
+    return SharedSecret(string: text)
+}
+
+/// `strata worker`: listens until killed. `announce` receives the bound address once listening.
+public func runWorker(
+    listen: String, modelPath: String, engine: EngineOptions, secretFile: String?, name: String?,
+    announce: (PeerAddress) -> Void
+) async throws {
+    let address = try PeerAddress(parsing: listen)
+    var options = WorkerOptions(
+        listen: address, modelPath: modelPath, threads: engine.threadCount, placement: try engine.placement(),
+        secret: try loadSecret(path: secretFile), name: name ?? "\(ProcessInfo.processInfo.hostName):\(address.port)")
+    options.name = name ?? options.name
+    let server = try await WorkerServer.start(options)
+    announce(server.boundAddress)
+    try await server.waitUntilClosed()
+}
+
+/// A running cluster with the coordinator's model, and whatever must be stopped afterwards.
+public struct ClusterSession: Sendable {
+    public let generator: ClusterGenerator
+    public let local: LocalWorkers?
+    let computeGroup: MultiThreadedEventLoopGroup
+
+    public func shutdown() async {
+        await generator.cluster.shutdown()
+        local?.terminate()
+        try? await computeGroup.shutdownGracefully()
+    }
+}
+
+/// Starts (or reaches) the workers, connects, assigns the split and returns a generator.
+public func startCluster(
+    modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
+    contextLimit: Int? = nil, executable: String = LocalWorkers.currentExecutable
+) async throws -> ClusterSession {
+    // The coordinator holds embeddings, final norm and head: bind no blocks.
+    let loaded = try LoadedModel.load(path: modelPath, layers: 0..<0)
+    let hash = try ModelIdentity.hash(path: modelPath)
+    var local: LocalWorkers?
+    var addresses: [PeerAddress]
+    var plannedSplit = split
+    var secretPath = secretFile
+    switch workers {
+    case .addresses(let list):
+        addresses = list
+    case .local(let count):
+        guard count >= 1, count <= loaded.config.layerCount else {
+            throw AppError.invalidArgument("--local-workers must be in 1…\(loaded.config.layerCount)")
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let started = try await LocalWorkers.launch(
+            count: count, executable: executable, modelPath: modelPath, threadsEach: max(1, cores / count),
+            secretFile: secretFile)
+        local = started
+        addresses = started.addresses
+    case .topology(let topology):
+        addresses = topology.workers.map { PeerAddress(host: $0.host, port: $0.port) }
+        plannedSplit = try plannedSplit ?? topology.split()
+        secretPath = secretPath ?? topology.secretFile
+    }
+    var options = ClusterOptions(workers: addresses, modelPath: modelPath, split: plannedSplit)
+    options.secret = try loadSecret(path: secretPath)
+    options.contextLimit = contextLimit
+    let computeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    do {
+        let cluster = try await Cluster.connect(options, config: loaded.config, modelHash: hash)
+        let pool = try await computeGroup.next().submit { ComputePool(threadCount: engine.threadCount) }.get()
+        let model = LlamaModel(model: loaded, pool: pool)
+        return ClusterSession(
+            generator: ClusterGenerator(cluster: cluster, model: model, computeGroup: computeGroup), local: local,
+            computeGroup: computeGroup)
+    } catch {
+        local?.terminate()
+        try? await computeGroup.shutdownGracefully()
+        throw error
+    }
+}
+
+/// `strata generate --workers … | --local-workers N`: the same output as the single-process
+/// command, computed by the cluster.
+public func runClusterGenerate(
+    _ config: GenerateConfig, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?,
+    write output: @escaping @Sendable (String) -> Void
+) async throws -> GenerationResult {
+    let session = try await startCluster(
+        modelPath: config.modelPath, workers: workers, split: split, secretFile: secretFile, engine: config.engine,
+        contextLimit: config.contextLimit)
+    do {
+        let tokenizer = session.generator.model.model.tokenizer
+        let prompt = try promptTokens(for: tokenizer, prompt: config.prompt, chat: config.chat, system: config.system)
+        let result = try await session.generator.generate(
+            prompt: prompt, options: config.options,
+            onText: { piece in
+                output(piece)
+                return true
+            })
+        await session.shutdown()
+        return result
+    } catch {
+        await session.shutdown()
+        throw error
+    }
+}

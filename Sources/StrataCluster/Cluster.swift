@@ -1,0 +1,192 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import StrataKernels
+import StrataModel
+import StrataWire
+import Synchronization
+
+/// The coordinator's view of a running chain of workers: it plans and assigns the split,
+/// sends steps to the first stage, and matches the exit stage's results to the waiting step.
+///
+/// SAFETY (`@unchecked Sendable`): `pending` and `nextRequest` are guarded by `state`; the
+/// links and assignment are immutable after `connect`.
+public final class Cluster: @unchecked Sendable {
+    public let options: ClusterOptions
+    public let split: [Range<Int>]
+    public let layerCount: Int
+    public let hiddenSize: Int
+    private let links: [PeerLink]
+    private let group: MultiThreadedEventLoopGroup
+    private let state = Mutex(State())
+
+    private struct State {
+        var nextRequest: UInt64 = 1
+        var pending: [UInt64: CheckedContinuation<ForwardResult, any Error>] = [:]
+        var lost: String?
+    }
+
+    private init(options: ClusterOptions, split: [Range<Int>], layerCount: Int, hiddenSize: Int, links: [PeerLink], group: MultiThreadedEventLoopGroup) {
+        self.options = options
+        self.split = split
+        self.layerCount = layerCount
+        self.hiddenSize = hiddenSize
+        self.links = links
+        self.group = group
+    }
+
+    /// Connects to every worker, checks identities, assigns the split and waits until every
+    /// stage is ready.
+    public static func connect(_ options: ClusterOptions, config: LlamaConfig, modelHash: ModelHash) async throws -> Cluster {
+        guard !options.workers.isEmpty else { throw ClusterError.notReady("no workers") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let box = ClusterBox()
+        let handshake = CoordinatorHandshake.Configuration(
+            role: .coordinator, modelHash: modelHash, secret: options.secret, requiresLocalModel: true)
+        var links: [PeerLink] = []
+        do {
+            for address in options.workers {
+                let link = try await PeerLink.connect(
+                    to: address, group: group, handshake: handshake, limits: options.limits,
+                    onFrame: { frame in box.cluster?.receive(frame, from: address) },
+                    onClose: { box.cluster?.lost(address) })
+                links.append(link)
+            }
+        } catch {
+            for link in links { try? await link.channel.close() }
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let split = try options.split ?? planSplit(layerCount: config.layerCount, weights: links.map { Double(max($0.hello.hardware.threads, 1)) })
+        guard split.count == links.count, split.first?.lowerBound == 0, split.last?.upperBound == config.layerCount else {
+            throw ClusterError.notReady("the split \(split.map { "\($0.lowerBound)-\($0.upperBound)" }) does not cover blocks 0-\(config.layerCount) with one range per worker")
+        }
+        let cluster = Cluster(options: options, split: split, layerCount: config.layerCount, hiddenSize: config.hiddenSize, links: links, group: group)
+        box.cluster = cluster
+        try await cluster.assign(config: config, modelHash: modelHash)
+        return cluster
+    }
+
+    private func assign(config: LlamaConfig, modelHash: ModelHash) async throws {
+        let context = min(options.contextLimit ?? config.contextLength, config.contextLength)
+        // Assign from the last stage back, so each next hop is ready when its upstream links to it.
+        for i in links.indices.reversed() {
+            let next = i + 1 < links.count ? NextHop(host: links[i + 1].address.host, port: UInt16(links[i + 1].address.port)) : nil
+            let assign = AssignLayers(
+                layers: UInt32(split[i].lowerBound)..<UInt32(split[i].upperBound), totalLayers: UInt32(config.layerCount),
+                activationDType: options.activationDType, kvCacheDType: .f32, contextLimit: UInt32(context),
+                maxSequences: UInt32(options.maxSequences), maxBatchRows: UInt32(options.limits.maxRowsPerBatch), nextHop: next,
+                modelHash: modelHash)
+            let reply = try await request(.assignLayers(assign), to: i, expecting: "LayersReady")
+            guard case .layersReady = reply else {
+                throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered AssignLayers with \(reply.kind)")
+            }
+            let loaded = try await request(.loadFromLocalFile(LoadFromLocalFile(modelHash: modelHash)), to: i, expecting: "WeightsLoaded")
+            guard case .weightsLoaded = loaded else {
+                throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered LoadFromLocalFile with \(loaded.kind)")
+            }
+        }
+    }
+
+    // MARK: - Requests
+
+    private let controlReplies = Mutex([UInt64: CheckedContinuation<Message, any Error>]())
+
+    /// Sends a control request and waits for the frame answering it.
+    private func request(_ message: Message, to index: Int, expecting: String) async throws -> Message {
+        let id = state.withLock { s in
+            defer { s.nextRequest += 1 }
+            return s.nextRequest
+        }
+        let reply = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Message, any Error>) in
+            controlReplies.withLock { $0[id] = c }
+            links[index].send(message, requestID: id)
+        }
+        if case .error(let report) = reply {
+            throw ClusterError.remote(peer: links[index].address.description, message: report.message)
+        }
+        return reply
+    }
+
+    /// Runs one step through the chain: `hidden` (rows.count, d) enters the first stage and the
+    /// stage holding block `exit` returns the rows' states there.
+    /// - Returns: (rows.count, d) hidden states after block `exit`.
+    public func step(rows: [PipelineStage.Row], hidden: [Float], exit: Int, stepID: UInt64) async throws -> [Float] {
+        guard exit >= 1, exit <= layerCount else { throw ModelError.invalidExit(exit, layerCount: layerCount) }
+        let wireRows = rows.map {
+            ForwardRow(sequenceID: $0.sequence, position: UInt32($0.position), joinLayer: UInt32($0.joinLayer))
+        }
+        let tensor = WireTensor(values: hidden, rows: rows.count, columns: hiddenSize, dtype: options.activationDType)
+        let forward = Forward(stepID: stepID, fromLayer: 0, exitLayer: UInt32(exit), rows: wireRows, hidden: tensor)
+        let result: ForwardResult = try await withCheckedThrowingContinuation { c in
+            let failure: String? = state.withLock { s in
+                if let lost = s.lost { return lost }
+                s.pending[stepID] = c
+                return nil
+            }
+            if let failure {
+                c.resume(throwing: ClusterError.connectionLost(peer: failure))
+                return
+            }
+            links[0].send(.forward(forward), requestID: stepID)
+        }
+        guard Int(result.layerReached) == exit, result.rows.count == rows.count else {
+            throw ClusterError.protocolViolation(peer: "the exit stage", what: "returned \(result.rows.count) rows at block \(result.layerReached)")
+        }
+        return result.hidden.floats()
+    }
+
+    /// Drops the sequence's KV caches on every worker.
+    public func release(_ sequence: UInt64) {
+        for link in links { link.send(.release(Release(sequenceIDs: [sequence]))) }
+    }
+
+    /// Closes every link.
+    public func shutdown() async {
+        for link in links { try? await link.channel.close() }
+        try? await group.shutdownGracefully()
+    }
+
+    // MARK: - Inbound
+
+    fileprivate func receive(_ frame: Frame, from address: PeerAddress) {
+        switch frame.message {
+        case .forwardResult(let result):
+            let c = state.withLock { $0.pending.removeValue(forKey: result.stepID) }
+            c?.resume(returning: result)
+        case .error(let report):
+            let id = report.requestID ?? frame.requestID
+            if let c = controlReplies.withLock({ $0.removeValue(forKey: id) }) {
+                c.resume(returning: frame.message)
+            } else if let c = state.withLock({ $0.pending.removeValue(forKey: id) }) {
+                c.resume(throwing: ClusterError.remote(peer: address.description, message: report.message))
+            }
+        case .heartbeat, .goodbye:
+            break
+        default:
+            if let c = controlReplies.withLock({ $0.removeValue(forKey: frame.requestID) }) {
+                c.resume(returning: frame.message)
+            }
+        }
+    }
+
+    fileprivate func lost(_ address: PeerAddress) {
+        let waiting = state.withLock { s in
+            s.lost = address.description
+            defer { s.pending.removeAll() }
+            return Array(s.pending.values)
+        }
+        for c in waiting { c.resume(throwing: ClusterError.connectionLost(peer: address.description)) }
+        let control = controlReplies.withLock { r in
+            defer { r.removeAll() }
+            return Array(r.values)
+        }
+        for c in control { c.resume(throwing: ClusterError.connectionLost(peer: address.description)) }
+    }
+}
+
+/// Lets the links' callbacks reach the cluster created after them.
+private final class ClusterBox: @unchecked Sendable {
+    // SAFETY: written once, before any frame other than the handshake can arrive.
+    nonisolated(unsafe) weak var cluster: Cluster?
+}

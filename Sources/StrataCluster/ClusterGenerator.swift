@@ -1,0 +1,121 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import StrataKernels
+import StrataModel
+import StrataTokenizer
+import Synchronization
+
+/// Generation across a cluster: the coordinator embeds tokens and applies the exit head, the
+/// workers run the blocks. Depth may differ per step; backfill keeps the answer exact.
+///
+/// SAFETY (`@unchecked Sendable`): `model` and `workspace` are used only inside jobs on
+/// `computeLoop`, one at a time; `nextSequence` is atomic.
+public final class ClusterGenerator: @unchecked Sendable {
+    public let cluster: Cluster
+    public let model: LlamaModel
+    private let computeGroup: MultiThreadedEventLoopGroup
+    private let workspace: Workspace
+    private let nextID = Atomic<UInt64>(1)
+    private let nextStep = Atomic<UInt64>(1)
+
+    /// - Parameter model: the coordinator's model: embeddings, final norm and head (no blocks needed).
+    public init(cluster: Cluster, model: LlamaModel, computeGroup: MultiThreadedEventLoopGroup) {
+        self.cluster = cluster
+        self.model = model
+        self.computeGroup = computeGroup
+        workspace = Workspace(config: model.config)
+    }
+
+    private var computeLoop: any EventLoop { computeGroup.next() }
+
+    /// Generates a continuation of `prompt`; `depth(step)` gives each step's exit (step 0 is the prompt).
+    public func generate(
+        prompt: [Int], options: GenerationOptions, depth: (@Sendable (Int) -> Int)? = nil,
+        onText: @Sendable (String) -> Bool = { _ in true }
+    ) async throws -> GenerationResult {
+        let config = model.config
+        let fixed = options.exit ?? config.layerCount
+        try config.checkExit(fixed)
+        try options.sampling.validate()
+        guard !prompt.isEmpty else { throw ModelError.emptyPrompt }
+        let limit = min(cluster.options.contextLimit ?? config.contextLength, config.contextLength)
+        guard prompt.count < limit else { throw ModelError.contextOverflow(needed: prompt.count + options.maxTokens, limit: limit) }
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let record = PipelineSequence(id: id, config: config)
+        defer { cluster.release(id) }
+        var sampler = Sampler(options: options.sampling)
+        var detokenizer = StreamingDetokenizer(tokenizer: model.model.tokenizer)
+        var history = prompt
+        var generated: [Int] = []
+        var text = ""
+        var finish = GenerationResult.FinishReason.length
+        var depths: [Int] = []
+
+        let prefillStart = DispatchTime.now()
+        var logits = try await runStep(prompt, depth: depth?(0) ?? fixed, record: record)
+        depths.append(depth?(0) ?? fixed)
+        let prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - prefillStart.uptimeNanoseconds) / 1e9
+        let decodeStart = DispatchTime.now()
+        while generated.count < options.maxTokens {
+            try Task.checkCancellation()
+            let next = logits.withUnsafeBufferPointer { sampler.sample($0, history: history) }
+            if options.stopAtEndOfGeneration && model.model.tokenizer.isEndOfGeneration(next) {
+                finish = .endOfGeneration
+                break
+            }
+            generated.append(next)
+            history.append(next)
+            let piece = try detokenizer.append(next)
+            text += piece
+            if !piece.isEmpty && !onText(piece) {
+                finish = .cancelled
+                break
+            }
+            if generated.count == options.maxTokens || history.count + 1 >= limit { break }
+            let k = depth?(generated.count) ?? fixed
+            depths.append(k)
+            logits = try await runStep([next], depth: k, record: record)
+        }
+        let tail = detokenizer.finish()
+        if !tail.isEmpty {
+            text += tail
+            _ = onText(tail)
+        }
+        var result = GenerationResult(
+            tokens: generated, text: text, promptTokens: prompt.count, exit: depths.min() ?? fixed,
+            layerCount: config.layerCount, prefillSeconds: prefillSeconds,
+            decodeSeconds: Double(DispatchTime.now().uptimeNanoseconds - decodeStart.uptimeNanoseconds) / 1e9,
+            finishReason: finish)
+        result.depths = depths
+        return result
+    }
+
+    /// One step: embed (and gather backfill rows) on the compute thread, run the chain, then
+    /// the exit head on the compute thread. Returns the last new token's logits.
+    private func runStep(_ tokens: [Int], depth: Int, record: PipelineSequence) async throws -> [Float] {
+        let model = self.model
+        let box = UncheckedBox(record)
+        let step = try await computeLoop.submit { try box.value.prepareStep(tokens, depth: depth, model: model) }.get()
+        let stepID = nextStep.wrappingAdd(1, ordering: .relaxed).oldValue
+        let hidden = try await cluster.step(rows: step.rows, hidden: step.hidden, exit: depth, stepID: stepID)
+        let workspace = self.workspace
+        return try await computeLoop.submit {
+            try hidden.withUnsafeBufferPointer { h -> [Float] in
+                guard let base = h.baseAddress else { throw ModelError.emptyPrompt }
+                box.value.finishStep(step, newTokens: tokens, hidden: base)
+                let d = model.config.hiddenSize
+                var logits = [Float](repeating: 0, count: model.config.vocabularySize)
+                model.head(base + (step.rows.count - 1) * d, rows: 1, into: &logits, workspace: workspace)
+                return logits
+            }
+        }.get()
+    }
+}
+
+/// Carries a non-Sendable value into a job on the compute loop.
+/// SAFETY: the value is used by one job at a time; the caller awaits each job before the next.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

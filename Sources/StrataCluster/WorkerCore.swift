@@ -1,0 +1,245 @@
+import Foundation
+import NIOCore
+import StrataKernels
+import StrataModel
+import StrataWire
+
+/// A worker's state and logic. Everything mutable lives on `computeLoop`, a dedicated thread
+/// with no sockets: frames hop there, blocks run there, and replies are written from there.
+///
+/// SAFETY (`@unchecked Sendable`): every `var` is read and written only on `computeLoop`
+/// (each entry point hops there first); the immutable parts are Sendable.
+final class WorkerCore: @unchecked Sendable {
+    let options: WorkerOptions
+    let modelHash: ModelHash
+    let computeLoop: any EventLoop
+    let ioGroup: any EventLoopGroup
+
+    private var pool: ComputePool?
+    private var stage: PipelineStage?
+    private var assignment: AssignLayers?
+    private var coordinator: (any Channel)?
+    private var nextHop: PeerLink?
+    private var draining = false
+    private var queued = 0
+    private var busyNanos: UInt64 = 0
+    private let started = DispatchTime.now().uptimeNanoseconds
+
+    init(options: WorkerOptions, modelHash: ModelHash, computeLoop: any EventLoop, ioGroup: any EventLoopGroup) {
+        self.options = options
+        self.modelHash = modelHash
+        self.computeLoop = computeLoop
+        self.ioGroup = ioGroup
+    }
+
+    func log(_ line: String) {
+        FileHandle.standardError.write(Data("strata worker \(options.name): \(line)\n".utf8))
+    }
+
+    // MARK: - Connections
+
+    func connected(_ channel: any Channel, role: PeerRole) {
+        computeLoop.execute {
+            guard role == .coordinator else { return }
+            if let old = self.coordinator, old !== channel {
+                self.log("a new coordinator connected; closing the previous one")
+                old.sayGoodbye(Goodbye(.shuttingDown, message: "replaced by a new coordinator"))
+            }
+            self.coordinator = channel
+            self.draining = false
+            self.log("coordinator connected from \(channel.remoteAddress.map { "\($0)" } ?? "?")")
+        }
+    }
+
+    func disconnected(_ channel: any Channel) {
+        computeLoop.execute {
+            guard let current = self.coordinator, current === channel else { return }
+            // Keep the loaded layers: a returning coordinator can reuse them. Caches belong to
+            // the old coordinator's sequences, so they go.
+            self.coordinator = nil
+            if let stage = self.stage { stage.release(stage.sequenceIDs) }
+            self.log("coordinator disconnected; waiting for the next one")
+        }
+    }
+
+    // MARK: - Messages
+
+    func receive(_ frame: Frame, from channel: any Channel, role: PeerRole) {
+        if case .forward = frame.message { queuedAdd(1) }
+        computeLoop.execute { self.handle(frame, from: channel, role: role) }
+    }
+
+    private func queuedAdd(_ n: Int) {
+        computeLoop.execute { self.queued += n }
+    }
+
+    private func handle(_ frame: Frame, from channel: any Channel, role: PeerRole) {
+        let id = frame.requestID
+        switch (frame.message, role) {
+        case (.forward(let forward), _):
+            queued -= 1
+            forwardStep(forward, requestID: id, from: channel)
+        case (.heartbeat(let beat), _):
+            channel.send(.heartbeat(heartbeat(echo: beat.sentAtNanos)))
+        case (.goodbye(let goodbye), _):
+            log("peer said goodbye: \(goodbye.reason) \(goodbye.message)")
+            channel.close(promise: nil)
+        case (.assignLayers(let assign), .coordinator):
+            assignLayers(assign, requestID: id, from: channel)
+        case (.loadFromLocalFile(let load), .coordinator):
+            loadLocal(load, requestID: id, from: channel)
+        case (.release(let release), .coordinator):
+            stage?.release(release.sequenceIDs)
+        case (.drain, .coordinator):
+            draining = true
+            log("draining")
+        case (.shutdown, .coordinator):
+            log("shutting down at the coordinator's request")
+            channel.sayGoodbye(Goodbye(.shuttingDown, message: "shutdown requested"))
+            _ = ioGroup.next().scheduleTask(in: .milliseconds(100)) { exit(0) }
+        default:
+            channel.send(
+                .error(ErrorReport(code: .unexpectedMessage, requestID: id, message: "\(frame.message.kind) is not expected here")),
+                requestID: id)
+        }
+    }
+
+    private func assignLayers(_ assign: AssignLayers, requestID: UInt64, from channel: any Channel) {
+        func refuse(_ code: ErrorCode, _ message: String) {
+            log("refused assignment: \(message)")
+            channel.send(.error(ErrorReport(code: code, requestID: requestID, message: message)), requestID: requestID)
+        }
+        guard assign.modelHash == modelHash else {
+            return refuse(.modelMismatch, "this worker holds model \(modelHash), not \(assign.modelHash)")
+        }
+        let layers = Int(assign.layers.lowerBound)..<Int(assign.layers.upperBound)
+        do {
+            if stage?.layers != layers || stage?.contextLimit != Int(assign.contextLimit) {
+                let loaded = try LoadedModel.load(path: options.modelPath, layers: layers)
+                guard loaded.config.layerCount == Int(assign.totalLayers), layers.upperBound <= loaded.config.layerCount else {
+                    return refuse(.invalidAssignment, "layers \(layers) of \(assign.totalLayers) do not fit this model")
+                }
+                if pool == nil {
+                    options.placement.pinCurrentThread()
+                    pool = ComputePool(threadCount: options.threads, placement: options.placement)
+                }
+                guard let pool else { return }
+                let model = LlamaModel(model: loaded, pool: pool, placement: options.placement)
+                stage = PipelineStage(model: model, layers: layers, contextLimit: Int(assign.contextLimit))
+                log("holding blocks \(layers.lowerBound)..<\(layers.upperBound) of \(loaded.config.layerCount)")
+            }
+        } catch {
+            return refuse(.invalidAssignment, "\(error)")
+        }
+        assignment = assign
+        let ready = LayersReady(layers: assign.layers, kvCapacityTokens: UInt64(assign.contextLimit) * UInt64(assign.maxSequences))
+        nextHop?.channel.close(promise: nil)
+        nextHop = nil
+        guard let hop = assign.nextHop else {
+            channel.send(.layersReady(ready), requestID: requestID)
+            return
+        }
+        let address = PeerAddress(host: hop.host, port: Int(hop.port))
+        let config = CoordinatorHandshake.Configuration(
+            role: .upstreamStage, modelHash: modelHash, secret: options.secret, requiresLocalModel: true)
+        let limits = options.limits
+        let io = ioGroup
+        let core = self
+        let promise = computeLoop.makePromise(of: PeerLink.self)
+        promise.completeWithTask {
+            try await PeerLink.connect(
+                to: address, group: io, handshake: config, limits: limits,
+                onFrame: { frame in
+                    if case .goodbye(let g) = frame.message { core.log("next stage said goodbye: \(g.reason) \(g.message)") }
+                },
+                onClose: { core.computeLoop.execute { core.nextHopClosed(address) } })
+        }
+        promise.futureResult.whenComplete { result in
+            switch result {
+            case .success(let link):
+                self.nextHop = link
+                self.log("linked to the next stage at \(address)")
+                channel.send(.layersReady(ready), requestID: requestID)
+            case .failure(let error):
+                refuse(.nextHopUnreachable, "cannot reach the next stage at \(address): \(error)")
+            }
+        }
+    }
+
+    private func nextHopClosed(_ address: PeerAddress) {
+        guard let hop = nextHop, hop.address == address else { return }
+        nextHop = nil
+        log("lost the next stage at \(address)")
+    }
+
+    private func loadLocal(_ load: LoadFromLocalFile, requestID: UInt64, from channel: any Channel) {
+        guard load.modelHash == modelHash, let assignment else {
+            channel.send(
+                .error(ErrorReport(code: .modelMismatch, requestID: requestID, message: "no assignment for model \(load.modelHash)")),
+                requestID: requestID)
+            return
+        }
+        let blocks = stage?.model.weights.blocks.compactMap { $0 } ?? []
+        let loaded = WeightsLoaded(
+            tensorCount: UInt32(blocks.count * 9), byteCount: UInt64(blocks.reduce(0) { $0 + $1.byteCount }), source: .localFile)
+        _ = assignment
+        channel.send(.weightsLoaded(loaded), requestID: requestID)
+    }
+
+    private func forwardStep(_ forward: Forward, requestID: UInt64, from channel: any Channel) {
+        guard let stage, let assignment else {
+            return channel.send(
+                .error(ErrorReport(code: .invalidAssignment, requestID: requestID, message: "no layers assigned")),
+                requestID: requestID)
+        }
+        let begin = DispatchTime.now().uptimeNanoseconds
+        var rows = forward.rows.map {
+            PipelineStage.Row(sequence: $0.sequenceID, position: Int($0.position), joinLayer: Int($0.joinLayer))
+        }
+        var hidden = forward.hidden.floatRows
+        let exit = Int(forward.exitLayer)
+        let reached: Int
+        do {
+            reached = try hidden.withUnsafeMutableBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { throw ModelError.emptyPrompt }
+                return try stage.run(rows: &rows, hidden: base, exit: exit)
+            }
+        } catch {
+            coordinator?.send(
+                .error(ErrorReport(code: .internalError, requestID: requestID, message: "step \(forward.stepID): \(error)")),
+                requestID: requestID)
+            return
+        }
+        busyNanos += DispatchTime.now().uptimeNanoseconds - begin
+        let tensor = WireTensor(
+            values: hidden, rows: rows.count, columns: forward.hidden.columns, dtype: assignment.activationDType)
+        if reached < exit {
+            guard let nextHop else {
+                coordinator?.send(
+                    .error(ErrorReport(code: .nextHopUnreachable, requestID: requestID, message: "no next stage after block \(reached)")),
+                    requestID: requestID)
+                return
+            }
+            let wireRows = zip(forward.rows, rows).map { original, row in
+                ForwardRow(sequenceID: original.sequenceID, position: original.position, joinLayer: UInt32(row.joinLayer), flags: original.flags)
+            }
+            nextHop.send(
+                .forward(Forward(stepID: forward.stepID, fromLayer: UInt32(reached), exitLayer: forward.exitLayer, rows: wireRows, hidden: tensor)),
+                requestID: requestID)
+        } else {
+            let ids = forward.rows.map { RowID(sequenceID: $0.sequenceID, position: $0.position) }
+            coordinator?.send(
+                .forwardResult(ForwardResult(stepID: forward.stepID, layerReached: UInt32(reached), rows: ids, hidden: tensor)),
+                requestID: requestID)
+        }
+    }
+
+    private func heartbeat(echo: UInt64) -> Heartbeat {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let elapsed = max(now - started, 1)
+        return Heartbeat(
+            sentAtNanos: now, echoedNanos: echo, queueDepth: UInt32(max(queued, 0)),
+            busyPermyriad: UInt16(min(10_000, busyNanos * 10_000 / elapsed)), residentBytes: 0,
+            kvBytes: UInt64(stage?.cacheBytes ?? 0), sequencesHeld: UInt32(stage?.sequenceCount ?? 0))
+    }
+}

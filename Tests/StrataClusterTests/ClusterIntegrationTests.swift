@@ -1,0 +1,99 @@
+import Foundation
+import StrataApp
+import StrataCluster
+import StrataKernels
+import StrataModel
+import StrataTestSupport
+import StrataWire
+import Testing
+
+/// Coordinator and workers over real TCP on loopback give the single-process engine's tokens.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ClusterIntegrationTests {
+    static let prompt = [1, 9690, 198, 2683, 359, 253, 5356, 5646, 11, 2683, 359, 216]
+
+    @Test(arguments: [[0..<30], [0..<15, 15..<30], [0..<4, 4..<20, 20..<30]])
+    func inProcessWorkersMatchTheSingleProcessEngine(split: [Range<Int>]) async throws {
+        guard let model = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(split.count, model: model)
+        let session = try await startCluster(
+            modelPath: model, workers: .addresses(servers.map(\.boundAddress)), split: split, secretFile: nil,
+            engine: EngineOptions(threads: 1))
+        for exit in [30, 9, 15, 25] {
+            var options = GenerationOptions(maxTokens: 12, exit: exit)
+            options.stopAtEndOfGeneration = false
+            let distributed = try await session.generator.generate(prompt: Self.prompt, options: options)
+            let single = try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 12, exit: exit)
+            #expect(distributed.tokens == single, "split \(split) exit \(exit)")
+        }
+        await session.shutdown()
+        for s in servers { await s.stop() }
+    }
+
+    @Test func depthScheduleAcrossStagesEqualsCacheFreeRecomputation() async throws {
+        guard let path = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(3, model: path)
+        let session = try await startCluster(
+            modelPath: path, workers: .addresses(servers.map(\.boundAddress)), split: [0..<7, 7..<20, 20..<30], secretFile: nil,
+            engine: EngineOptions(threads: 1))
+        let schedule = [30, 9, 9, 21, 30, 12, 5, 30, 2, 17, 30]
+        var options = GenerationOptions(maxTokens: schedule.count)
+        options.stopAtEndOfGeneration = false
+        let result = try await session.generator.generate(prompt: Self.prompt, options: options, depth: { schedule[$0] })
+        #expect(result.depths == Array(schedule.prefix(result.depths.count)))
+        // Replay: each generated token must be the argmax of a cache-free recomputation at its depth.
+        let loaded = try LoadedModel.load(path: path)
+        let model = LlamaModel(model: loaded, pool: ComputePool(threadCount: 1))
+        var tokens = Self.prompt
+        for (step, token) in result.tokens.enumerated() {
+            let depth = schedule[step]
+            let cache = KVCache(layers: 0..<30, kvDimension: loaded.config.kvDimension, limit: 512)
+            let logits = try #require(try model.forward(tokens: tokens, cache: cache, exits: [depth], workspace: Workspace(config: loaded.config))[depth])
+            #expect(logits.withUnsafeBufferPointer { Sampler.argmax($0) } == token, "step \(step) depth \(depth)")
+            tokens.append(token)
+        }
+        await session.shutdown()
+        for s in servers { await s.stop() }
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func workerProcessesMatchTheSingleProcessEngine(workers: Int) async throws {
+        guard let model = ModelFixture.path(), let executable = ClusterHarness.executable else { return }
+        let session = try await startCluster(
+            modelPath: model, workers: .local(workers), split: nil, secretFile: nil, engine: EngineOptions(threads: 1),
+            executable: executable)
+        #expect(session.generator.cluster.split.count == workers)
+        for exit in [30, 10] {
+            var options = GenerationOptions(maxTokens: 10, exit: exit)
+            options.stopAtEndOfGeneration = false
+            let distributed = try await session.generator.generate(prompt: Self.prompt, options: options)
+            let single = try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 10, exit: exit)
+            #expect(distributed.tokens == single, "\(workers) workers, exit \(exit)")
+        }
+        await session.shutdown()
+    }
+
+    @Test func wrongSecretIsRefusedWithAClearError() async throws {
+        guard let model = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(1, model: model, secret: SharedSecret(string: "right"))
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("strata-secret-\(UUID().uuidString)").path
+        try Data("wrong".utf8).write(to: URL(fileURLWithPath: secretFile))
+        defer { try? FileManager.default.removeItem(atPath: secretFile) }
+        do {
+            let session = try await startCluster(
+                modelPath: model, workers: .addresses(servers.map(\.boundAddress)), split: nil, secretFile: secretFile,
+                engine: EngineOptions(threads: 1))
+            await session.shutdown()
+            Issue.record("a wrong secret was accepted")
+        } catch {
+            #expect("\(error)".contains("refused"), "\(error)")
+        }
+        for s in servers { await s.stop() }
+    }
+
+    @Test func splitPlanningGivesEveryWorkerBlocks() {
+        #expect(planSplit(layerCount: 30, weights: [1, 1]) == [0..<15, 15..<30])
+        #expect(planSplit(layerCount: 30, weights: [2, 1]) == [0..<20, 20..<30])
+        #expect(planSplit(layerCount: 3, weights: [100, 1, 1]) == [0..<1, 1..<2, 2..<3])
+        #expect(planSplit(layerCount: 30, weights: [1, 1, 1]).map(\.count) == [10, 10, 10])
+    }
+}
