@@ -51,7 +51,7 @@ let package = Package(
         /// The LLaMA model: configuration, weights, forward pass with exits, KV cache, sampler, generator.
         .target(
             name: "StrataModel",
-            dependencies: ["StrataFormats", "StrataKernels", "StrataTokenizer"],
+            dependencies: ["StrataFormats", "StrataKernels", "StrataTokenizer", "CStrataKernels"],
             swiftSettings: strictSettings
         ),
         /// The wire protocol: frames, messages, handshake state machines (bytes only, no model types).
@@ -75,6 +75,7 @@ let package = Package(
             name: "StrataApp",
             dependencies: [
                 "StrataModel", "StrataFormats", "StrataTokenizer", "StrataKernels", "StrataCluster", "StrataWire",
+                "CStrataKernels",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

@@ -297,10 +297,10 @@ struct ConversionSource {
         let c = loaded.config
         var used = Set<String>()
         jobs = []
-        for (huggingFace, gguf, perLayer) in llamaTensorNames {
-            for layer in perLayer ? Array(0..<c.layerCount) : [-1] {
-                let hfName = huggingFace.replacingOccurrences(of: "%d", with: String(layer))
-                let name = gguf.replacingOccurrences(of: "%d", with: String(layer))
+        for role in TensorRole.allCases {
+            for layer in role.isPerLayer ? Array(0..<c.layerCount) : [-1] {
+                let hfName = role.huggingFaceName.replacingOccurrences(of: "%d", with: String(layer))
+                let name = role.ggufName.replacingOccurrences(of: "%d", with: String(layer))
                 if name == "output.weight" && c.tiedEmbeddings { continue }
                 guard let tensor = checkpoint.tensors[hfName] else { throw ModelError.missingTensor(hfName) }
                 used.insert(hfName)
@@ -324,23 +324,6 @@ struct ConversionSource {
         owners = checkpoint.tensors.values.map { $0.file }
     }
 }
-
-/// Hugging Face → GGUF tensor names for LLaMA (`%d` is the block index; true marks per-block
-/// tensors). The same pairs as StrataModel's architecture table, which that module keeps internal.
-private let llamaTensorNames: [(huggingFace: String, gguf: String, perLayer: Bool)] = [
-    ("model.embed_tokens.weight", "token_embd.weight", false),
-    ("model.layers.%d.input_layernorm.weight", "blk.%d.attn_norm.weight", true),
-    ("model.layers.%d.self_attn.q_proj.weight", "blk.%d.attn_q.weight", true),
-    ("model.layers.%d.self_attn.k_proj.weight", "blk.%d.attn_k.weight", true),
-    ("model.layers.%d.self_attn.v_proj.weight", "blk.%d.attn_v.weight", true),
-    ("model.layers.%d.self_attn.o_proj.weight", "blk.%d.attn_output.weight", true),
-    ("model.layers.%d.post_attention_layernorm.weight", "blk.%d.ffn_norm.weight", true),
-    ("model.layers.%d.mlp.gate_proj.weight", "blk.%d.ffn_gate.weight", true),
-    ("model.layers.%d.mlp.up_proj.weight", "blk.%d.ffn_up.weight", true),
-    ("model.layers.%d.mlp.down_proj.weight", "blk.%d.ffn_down.weight", true),
-    ("model.norm.weight", "output_norm.weight", false),
-    ("lm_head.weight", "output.weight", false),
-]
 
 // MARK: - Hugging Face metadata
 

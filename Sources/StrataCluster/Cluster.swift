@@ -57,7 +57,7 @@ public final class Cluster: @unchecked Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
-        let split = try options.split ?? planSplit(layerCount: config.layerCount, weights: links.map { Double(max($0.hello.hardware.threads, 1)) })
+        let split = options.split ?? planSplit(layerCount: config.layerCount, weights: links.map { Double(max($0.hello.hardware.threads, 1)) })
         guard split.count == links.count, split.first?.lowerBound == 0, split.last?.upperBound == config.layerCount else {
             throw ClusterError.notReady("the split \(split.map { "\($0.lowerBound)-\($0.upperBound)" }) does not cover blocks 0-\(config.layerCount) with one range per worker")
         }

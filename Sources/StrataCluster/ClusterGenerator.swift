@@ -99,14 +99,14 @@ public final class ClusterGenerator: @unchecked Sendable {
         let step = try await computeLoop.submit { try box.value.prepareStep(tokens, depth: depth, model: model) }.get()
         let stepID = nextStep.wrappingAdd(1, ordering: .relaxed).oldValue
         let hidden = try await cluster.step(rows: step.rows, hidden: step.hidden, exit: depth, stepID: stepID)
-        let workspace = self.workspace
+        let workspace = UncheckedBox(self.workspace)
         return try await computeLoop.submit {
             try hidden.withUnsafeBufferPointer { h -> [Float] in
                 guard let base = h.baseAddress else { throw ModelError.emptyPrompt }
                 box.value.finishStep(step, newTokens: tokens, hidden: base)
                 let d = model.config.hiddenSize
                 var logits = [Float](repeating: 0, count: model.config.vocabularySize)
-                model.head(base + (step.rows.count - 1) * d, rows: 1, into: &logits, workspace: workspace)
+                model.head(base + (step.rows.count - 1) * d, rows: 1, into: &logits, workspace: workspace.value)
                 return logits
             }
         }.get()

@@ -4,8 +4,7 @@ import Foundation
 /// embedded default cluster. They are terminated with this object (or by `terminate()`).
 public final class LocalWorkers: Sendable {
     public let addresses: [PeerAddress]
-    // SAFETY: Process is used only to terminate and wait, both thread-safe in Foundation.
-    private nonisolated(unsafe) let processes: [Process]
+    private let processes: [Process]
 
     private init(addresses: [PeerAddress], processes: [Process]) {
         self.addresses = addresses

@@ -105,7 +105,7 @@ final class WorkerCore: @unchecked Sendable {
     }
 
     private func assignLayers(_ assign: AssignLayers, requestID: UInt64, from channel: any Channel) {
-        func refuse(_ code: ErrorCode, _ message: String) {
+        @Sendable func refuse(_ code: ErrorCode, _ message: String) {
             log("refused assignment: \(message)")
             channel.send(.error(ErrorReport(code: code, requestID: requestID, message: message)), requestID: requestID)
         }

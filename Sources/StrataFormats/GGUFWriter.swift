@@ -1,7 +1,7 @@
 import Foundation
 
 /// Builds a GGUF v3 file: metadata in insertion order, then tensor infos, then aligned data.
-/// Used by `strata convert`, the trainer's output and the tests' synthetic models.
+/// Small files built in memory: the tests' synthetic models. `GGUFStreamWriter` streams large ones.
 public struct GGUFWriter {
     public struct Tensor {
         public var name: String

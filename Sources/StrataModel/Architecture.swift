@@ -1,11 +1,11 @@
-/// The LLaMA architecture as data: each tensor role, its name in each file format, and its
+/// The LLaMA architecture as data (also the Hugging Face → GGUF name map of `strata convert`): each tensor role, its name in each file format, and its
 /// expected shape as (rows, columns) given the configuration.
-enum TensorRole: CaseIterable, Sendable {
+public enum TensorRole: CaseIterable, Sendable {
     case embedding, outputNorm, output
     case attentionNorm, query, key, value, attentionOutput
     case ffnNorm, gate, up, down
 
-    var isPerLayer: Bool {
+    public var isPerLayer: Bool {
         switch self {
         case .embedding, .outputNorm, .output: false
         default: true
@@ -13,7 +13,7 @@ enum TensorRole: CaseIterable, Sendable {
     }
 
     /// GGUF names; `%d` is the block index.
-    var ggufName: String {
+    public var ggufName: String {
         switch self {
         case .embedding: "token_embd.weight"
         case .outputNorm: "output_norm.weight"
@@ -31,7 +31,7 @@ enum TensorRole: CaseIterable, Sendable {
     }
 
     /// Hugging Face (transformers LlamaForCausalLM) names.
-    var huggingFaceName: String {
+    public var huggingFaceName: String {
         switch self {
         case .embedding: "model.embed_tokens.weight"
         case .outputNorm: "model.norm.weight"

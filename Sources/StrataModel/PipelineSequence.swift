@@ -21,7 +21,7 @@ public final class PipelineSequence {
     }
 
     /// A step ready to send: rows and their hidden states (rows.count, d).
-    public struct Step {
+    public struct Step: Sendable {
         public var rows: [PipelineStage.Row]
         public var hidden: [Float]
         public var depth: Int

@@ -1,11 +1,11 @@
-import Crypto
 import NIOCore
 import StrataWire
 
 /// The messages of `proto/vectors/*.hex`, built through the public API. The values mirror
 /// `proto/vectors/generate.py`.
 enum Fixtures {
-    static let modelHash = ModelHash(Array(SHA256.hash(data: Array("strata test model".utf8))))!
+    /// SHA-256 of the ASCII bytes "strata test model".
+    static let modelHash = ModelHash(hex: "1c1c4f6a015373436aea126ceaf7ea890ea865f5d58e045810125e3d9187ee05")!
     static let workerChallenge = Challenge(0x00..<0x20)!
     static let coordinatorChallenge = Challenge(0x20..<0x40)!
     static let secret = SharedSecret(string: "correct horse battery staple")

@@ -7,16 +7,17 @@ import Glibc
 import Darwin
 #endif
 
-// Drives both handshake state machines as each input dictates; traps when an invariant breaks (a side
-// establishing without the shared secret, for one), so libFuzzer keeps the input as a crash.
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-let status = withUnsafeMutablePointer(to: &argv) { argvPointer in
-    LLVMFuzzerRunDriver(&argc, argvPointer) { data, size in
-        let bytes = data.map { [UInt8](UnsafeBufferPointer(start: $0, count: size)) } ?? []
-        let outcome = WireFuzzing.handshake(bytes)
-        if let first = outcome.violations.first { fatalError("handshake invariant broken: \(first)") }
-        return 0
-    }
+/// One input: drive both handshake state machines as it dictates; trap when an invariant breaks (a side
+/// establishing without the shared secret, for one), so libFuzzer keeps the input as a crash.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzHandshake(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = data.map { [UInt8](UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    let outcome = WireFuzzing.handshake(bytes)
+    if let first = outcome.violations.first { fatalError("handshake invariant broken: \(first)") }
+    return 0
 }
-exit(status)
+
+// SwiftPM makes this file's top-level code the program's `main`, so start libFuzzer's driver here.
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(withUnsafeMutablePointer(to: &argv) { LLVMFuzzerRunDriver(&argc, $0, fuzzHandshake) })

@@ -7,16 +7,17 @@ import Glibc
 import Darwin
 #endif
 
-// Parses every frame in each input; traps when an invariant breaks, so libFuzzer keeps the input as a crash.
-// Parse errors are expected and fine.
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-let status = withUnsafeMutablePointer(to: &argv) { argvPointer in
-    LLVMFuzzerRunDriver(&argc, argvPointer) { data, size in
-        let bytes = data.map { [UInt8](UnsafeBufferPointer(start: $0, count: size)) } ?? []
-        let (_, violations) = WireFuzzing.parse(bytes)
-        if let first = violations.first { fatalError("parser invariant broken: \(first)") }
-        return 0
-    }
+/// One input: parse every frame in it; trap when an invariant breaks, so libFuzzer keeps the input as a crash.
+/// Parse errors are expected and fine.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzWireParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = data.map { [UInt8](UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    let (_, violations) = WireFuzzing.parse(bytes)
+    if let first = violations.first { fatalError("parser invariant broken: \(first)") }
+    return 0
 }
-exit(status)
+
+// SwiftPM makes this file's top-level code the program's `main`, so start libFuzzer's driver here.
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(withUnsafeMutablePointer(to: &argv) { LLVMFuzzerRunDriver(&argc, $0, fuzzWireParser) })
