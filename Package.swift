@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .executable(name: "strata", targets: ["strata"]),
         .library(name: "StrataModel", targets: ["StrataModel"]),
+        /// For the nested FuzzTesting package.
+        .library(name: "StrataWire", targets: ["StrataWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

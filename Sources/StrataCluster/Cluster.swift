@@ -9,7 +9,7 @@ import Synchronization
 /// The coordinator's view of a running chain of workers: it plans and assigns the split,
 /// sends steps to the first stage, and matches the exit stage's results to the waiting step.
 ///
-/// SAFETY (`@unchecked Sendable`): `pending` and `nextRequest` are guarded by `state`; the
+/// SAFETY (`@unchecked Sendable`): the queue, micro-batches in flight and request ids are guarded by `state`; the
 /// links and assignment are immutable after `connect`.
 public final class Cluster: @unchecked Sendable {
     public let options: ClusterOptions
@@ -22,9 +22,24 @@ public final class Cluster: @unchecked Sendable {
 
     private struct State {
         var nextRequest: UInt64 = 1
-        var pending: [UInt64: CheckedContinuation<ForwardResult, any Error>] = [:]
+        /// Steps waiting for a micro-batch, in arrival order.
+        var queue: [QueuedStep] = []
+        /// Micro-batches in the chain: batch id → the steps it carries.
+        var inFlight: [UInt64: [QueuedStep]] = [:]
         var lost: String?
     }
+
+    /// One sequence's step waiting to travel (rows and hidden as `step` received them).
+    private struct QueuedStep {
+        var rows: [ForwardRow]
+        var hidden: [Float]
+        var exit: Int
+        var continuation: CheckedContinuation<[Float], any Error>
+    }
+
+    /// Micro-batches allowed in the chain at once: one per stage keeps every stage busy, one
+    /// more covers the trip back to the coordinator.
+    private var maxInFlight: Int { links.count + 1 }
 
     private init(options: ClusterOptions, split: [Range<Int>], layerCount: Int, hiddenSize: Int, links: [PeerLink], group: MultiThreadedEventLoopGroup) {
         self.options = options
@@ -110,30 +125,84 @@ public final class Cluster: @unchecked Sendable {
 
     /// Runs one step through the chain: `hidden` (rows.count, d) enters the first stage and the
     /// stage holding block `exit` returns the rows' states there.
+    ///
+    /// Steps of different sequences that wait at the same time travel together as one
+    /// micro-batch (same exit, up to the row limit), so concurrent sequences share each weight
+    /// read; at most one micro-batch per stage (plus one) is in the chain at once.
     /// - Returns: (rows.count, d) hidden states after block `exit`.
-    public func step(rows: [PipelineStage.Row], hidden: [Float], exit: Int, stepID: UInt64) async throws -> [Float] {
+    public func step(rows: [PipelineStage.Row], hidden: [Float], exit: Int) async throws -> [Float] {
         guard exit >= 1, exit <= layerCount else { throw ModelError.invalidExit(exit, layerCount: layerCount) }
+        guard hidden.count == rows.count * hiddenSize, !rows.isEmpty else {
+            throw ModelError.invalidBatch("\(rows.count) rows with \(hidden.count) hidden values")
+        }
         let wireRows = rows.map {
             ForwardRow(sequenceID: $0.sequence, position: UInt32($0.position), joinLayer: UInt32($0.joinLayer))
         }
-        let tensor = WireTensor(values: hidden, rows: rows.count, columns: hiddenSize, dtype: options.activationDType)
-        let forward = Forward(stepID: stepID, fromLayer: 0, exitLayer: UInt32(exit), rows: wireRows, hidden: tensor)
-        let result: ForwardResult = try await withCheckedThrowingContinuation { c in
+        return try await withCheckedThrowingContinuation { c in
             let failure: String? = state.withLock { s in
                 if let lost = s.lost { return lost }
-                s.pending[stepID] = c
+                s.queue.append(QueuedStep(rows: wireRows, hidden: hidden, exit: exit, continuation: c))
                 return nil
             }
             if let failure {
                 c.resume(throwing: ClusterError.connectionLost(peer: failure))
                 return
             }
-            links[0].send(.forward(forward), requestID: stepID)
+            dispatch()
         }
-        guard Int(result.layerReached) == exit, result.rows.count == rows.count else {
-            throw ClusterError.protocolViolation(peer: "the exit stage", what: "returned \(result.rows.count) rows at block \(result.layerReached)")
+    }
+
+    /// Sends queued steps as micro-batches while the chain has room.
+    private func dispatch() {
+        while true {
+            let batch: (id: UInt64, forward: Forward)? = state.withLock { s in
+                guard s.inFlight.count < maxInFlight, let first = s.queue.first else { return nil }
+                var taken: [QueuedStep] = []
+                var rows = 0
+                var rest: [QueuedStep] = []
+                for step in s.queue {
+                    if step.exit == first.exit && rows + step.rows.count <= options.limits.maxRowsPerBatch {
+                        taken.append(step)
+                        rows += step.rows.count
+                    } else {
+                        rest.append(step)
+                    }
+                }
+                s.queue = rest
+                let id = s.nextRequest
+                s.nextRequest += 1
+                s.inFlight[id] = taken
+                let tensor = WireTensor(
+                    values: taken.flatMap(\.hidden), rows: rows, columns: hiddenSize, dtype: options.activationDType)
+                return (id, Forward(stepID: id, fromLayer: 0, exitLayer: UInt32(first.exit), rows: taken.flatMap(\.rows), hidden: tensor))
+            }
+            guard let batch else { return }
+            links[0].send(.forward(batch.forward), requestID: batch.id)
         }
-        return result.hidden.floats()
+    }
+
+    /// Hands each step its rows of a finished micro-batch.
+    private func complete(_ result: ForwardResult) {
+        guard let steps = state.withLock({ $0.inFlight.removeValue(forKey: result.stepID) }) else { return }
+        let total = steps.reduce(0) { $0 + $1.rows.count }
+        if result.rows.count != total || result.hidden.columns != hiddenSize
+            || steps.contains(where: { Int(result.layerReached) != $0.exit })
+        {
+            for step in steps {
+                step.continuation.resume(
+                    throwing: ClusterError.protocolViolation(
+                        peer: "the exit stage", what: "returned \(result.rows.count) rows at block \(result.layerReached)"))
+            }
+        } else {
+            let values = result.hidden.floats()
+            var offset = 0
+            for step in steps {
+                let count = step.rows.count * hiddenSize
+                step.continuation.resume(returning: Array(values[offset..<(offset + count)]))
+                offset += count
+            }
+        }
+        dispatch()
     }
 
     /// Drops the sequence's KV caches on every worker.
@@ -152,14 +221,16 @@ public final class Cluster: @unchecked Sendable {
     fileprivate func receive(_ frame: Frame, from address: PeerAddress) {
         switch frame.message {
         case .forwardResult(let result):
-            let c = state.withLock { $0.pending.removeValue(forKey: result.stepID) }
-            c?.resume(returning: result)
+            complete(result)
         case .error(let report):
             let id = report.requestID ?? frame.requestID
             if let c = controlReplies.withLock({ $0.removeValue(forKey: id) }) {
                 c.resume(returning: frame.message)
-            } else if let c = state.withLock({ $0.pending.removeValue(forKey: id) }) {
-                c.resume(throwing: ClusterError.remote(peer: address.description, message: report.message))
+            } else if let steps = state.withLock({ $0.inFlight.removeValue(forKey: id) }) {
+                for step in steps {
+                    step.continuation.resume(throwing: ClusterError.remote(peer: address.description, message: report.message))
+                }
+                dispatch()
             }
         case .heartbeat, .goodbye:
             break
@@ -173,10 +244,13 @@ public final class Cluster: @unchecked Sendable {
     fileprivate func lost(_ address: PeerAddress) {
         let waiting = state.withLock { s in
             s.lost = address.description
-            defer { s.pending.removeAll() }
-            return Array(s.pending.values)
+            defer {
+                s.inFlight.removeAll()
+                s.queue.removeAll()
+            }
+            return s.inFlight.values.flatMap { $0 } + s.queue
         }
-        for c in waiting { c.resume(throwing: ClusterError.connectionLost(peer: address.description)) }
+        for step in waiting { step.continuation.resume(throwing: ClusterError.connectionLost(peer: address.description)) }
         let control = controlReplies.withLock { r in
             defer { r.removeAll() }
             return Array(r.values)

@@ -17,7 +17,6 @@ public final class ClusterGenerator: @unchecked Sendable {
     private let computeGroup: MultiThreadedEventLoopGroup
     private let workspace: Workspace
     private let nextID = Atomic<UInt64>(1)
-    private let nextStep = Atomic<UInt64>(1)
 
     /// - Parameter model: the coordinator's model: embeddings, final norm and head (no blocks needed).
     public init(cluster: Cluster, model: LlamaModel, computeGroup: MultiThreadedEventLoopGroup) {
@@ -92,24 +91,63 @@ public final class ClusterGenerator: @unchecked Sendable {
     }
 
     /// One step: embed (and gather backfill rows) on the compute thread, run the chain, then
-    /// the exit head on the compute thread. Returns the last new token's logits.
+    /// the exit head, batched with other sequences' heads. Returns the last new token's logits.
     private func runStep(_ tokens: [Int], depth: Int, record: PipelineSequence) async throws -> [Float] {
         let model = self.model
         let box = UncheckedBox(record)
         let step = try await computeLoop.submit { try box.value.prepareStep(tokens, depth: depth, model: model) }.get()
-        let stepID = nextStep.wrappingAdd(1, ordering: .relaxed).oldValue
-        let hidden = try await cluster.step(rows: step.rows, hidden: step.hidden, exit: depth, stepID: stepID)
-        let workspace = UncheckedBox(self.workspace)
-        return try await computeLoop.submit {
-            try hidden.withUnsafeBufferPointer { h -> [Float] in
+        let hidden = try await cluster.step(rows: step.rows, hidden: step.hidden, exit: depth)
+        let d = model.config.hiddenSize
+        try await computeLoop.submit {
+            try hidden.withUnsafeBufferPointer { h in
                 guard let base = h.baseAddress else { throw ModelError.emptyPrompt }
                 box.value.finishStep(step, newTokens: tokens, hidden: base)
-                let d = model.config.hiddenSize
-                var logits = [Float](repeating: 0, count: model.config.vocabularySize)
-                model.head(base + (step.rows.count - 1) * d, rows: 1, into: &logits, workspace: workspace.value)
-                return logits
             }
         }.get()
+        return try await head(Array(hidden[((step.rows.count - 1) * d)...]))
+    }
+
+    // MARK: - Batched exit head
+
+    private struct HeadRequest {
+        var hidden: [Float]
+        var continuation: CheckedContinuation<[Float], any Error>
+    }
+    private let headQueue = Mutex<(waiting: [HeadRequest], running: Bool)>(([], false))
+
+    /// logits = head(norm(hidden)) for one row; rows waiting together share one pass over the
+    /// LM head (a third of this model's bytes), so concurrent sequences do not each pay for it.
+    private func head(_ hidden: [Float]) async throws -> [Float] {
+        try await withCheckedThrowingContinuation { c in
+            let start = headQueue.withLock { q in
+                q.waiting.append(HeadRequest(hidden: hidden, continuation: c))
+                defer { q.running = true }
+                return !q.running
+            }
+            if start { computeLoop.execute { self.drainHeads() } }
+        }
+    }
+
+    /// Runs on the compute loop until no head request waits.
+    private func drainHeads() {
+        while true {
+            let batch = headQueue.withLock { q -> [HeadRequest] in
+                defer { q.waiting.removeAll() }
+                if q.waiting.isEmpty { q.running = false }
+                return q.waiting
+            }
+            guard !batch.isEmpty else { return }
+            let vocab = model.config.vocabularySize
+            let rows = batch.flatMap(\.hidden)
+            var logits = [Float](repeating: 0, count: batch.count * vocab)
+            rows.withUnsafeBufferPointer { h in
+                guard let base = h.baseAddress else { return }
+                model.head(base, rows: batch.count, into: &logits, workspace: workspace)
+            }
+            for (i, request) in batch.enumerated() {
+                request.continuation.resume(returning: Array(logits[(i * vocab)..<((i + 1) * vocab)]))
+            }
+        }
     }
 }
 

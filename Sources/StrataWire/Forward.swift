@@ -10,7 +10,7 @@ public struct Forward: Equatable, Sendable {
 
     /// The scheduler's id of this step; echoed in `ForwardResult`.
     public var stepID: UInt64
-    /// Blocks already applied to `hidden` (0: the rows are embeddings).
+    /// The least `joinLayer` of the rows (0 when any row is an embedding).
     public var fromLayer: UInt32
     /// 1-based block count at which to stop; fromLayer < exitLayer.
     public var exitLayer: UInt32
@@ -34,6 +34,7 @@ public struct ForwardRow: Hashable, Sendable {
     /// 0-based position of the token in its sequence; its keys and values are written at this position.
     public var position: UInt32
     /// Blocks already applied to this row's hidden state; it joins the step at this block.
+    /// fromLayer ≤ joinLayer ≤ exitLayer.
     public var joinLayer: UInt32
     public var flags: RowFlags
 

@@ -166,7 +166,7 @@ struct Generate: AsyncParsableCommand {
     }
 }
 
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure prefill and decode tokens/s per exit (median, min, max over runs).")
 
@@ -188,9 +188,34 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print the report as JSON instead of a table.")
     var json = false
 
+    @Option(help: "With workers: comma-separated numbers of concurrent sequences, e.g. 1,4,16.")
+    var concurrency = "1,4,16"
+
     @OptionGroup var engineArguments: EngineArguments
 
-    func run() throws {
+    @OptionGroup var clusterArguments: ClusterArguments
+
+    func run() async throws {
+        if let workers = try clusterArguments.source() {
+            let levels = concurrency.split(separator: ",").compactMap { Int($0) }
+            guard !levels.isEmpty, levels.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--concurrency takes numbers ≥ 1") }
+            let session = try await startCluster(
+                modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
+                secretFile: clusterArguments.secretFile, engine: engineArguments.engine)
+            do {
+                let report = try await runClusterBench(
+                    session: session, concurrency: levels, promptTokens: promptTokens, generatedTokens: genTokens, runs: runs
+                ) { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                await session.shutdown()
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(json ? String(decoding: try encoder.encode(report), as: UTF8.self) : clusterBenchTable(report))
+            } catch {
+                await session.shutdown()
+                throw error
+            }
+            return
+        }
         var config = BenchConfig(modelPath: try resolveModelPath(model))
         if let exits {
             guard case .layers(let layers) = try ExitSelection(parsing: exits) else {

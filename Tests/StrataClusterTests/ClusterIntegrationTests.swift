@@ -72,6 +72,46 @@ import Testing
         await session.shutdown()
     }
 
+    @Test func concurrentSequencesShareMicroBatchesAndKeepTheirOwnAnswers() async throws {
+        guard let path = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(2, model: path)
+        let session = try await startCluster(
+            modelPath: path, workers: .addresses(servers.map(\.boundAddress)), split: [0..<12, 12..<30], secretFile: nil,
+            engine: EngineOptions(threads: 1))
+        let prompts = (0..<6).map { Array(Self.prompt.dropFirst($0)) }
+        var settings = GenerationOptions(maxTokens: 10)
+        settings.stopAtEndOfGeneration = false
+        let options = settings
+        let generator = session.generator
+        let results = try await withThrowingTaskGroup(of: (Int, [Int]).self) { group in
+            for (i, prompt) in prompts.enumerated() {
+                group.addTask { (i, try await generator.generate(prompt: prompt, options: options).tokens) }
+            }
+            var all: [Int: [Int]] = [:]
+            for try await (i, tokens) in group { all[i] = tokens }
+            return all
+        }
+        // Teacher-forced replay in one process: wherever the top two logits are not a near-tie,
+        // the cluster's token must be the argmax (batching changes only float rounding).
+        let loaded = try LoadedModel.load(path: path)
+        let model = LlamaModel(model: loaded, pool: ComputePool(threadCount: 1))
+        for (i, prompt) in prompts.enumerated() {
+            let tokens = try #require(results[i])
+            #expect(tokens.count == 10)
+            let sequence = SequenceState(model: model, limit: 256)
+            var logits = try sequence.step(prompt, depth: 30, model: model, workspace: Workspace(config: loaded.config))
+            for (step, token) in tokens.enumerated() {
+                let sorted = logits.sorted(by: >)
+                if sorted[0] - sorted[1] > 0.05 {
+                    #expect(logits.withUnsafeBufferPointer { Sampler.argmax($0) } == token, "sequence \(i) step \(step)")
+                }
+                logits = try sequence.step([token], depth: 30, model: model, workspace: Workspace(config: loaded.config))
+            }
+        }
+        await session.shutdown()
+        for s in servers { await s.stop() }
+    }
+
     @Test func wrongSecretIsRefusedWithAClearError() async throws {
         guard let model = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(1, model: model, secret: SharedSecret(string: "right"))

@@ -92,6 +92,24 @@ import Testing
         }
     }
 
+    /// A row's result may depend on the rows sharing its batch only through float rounding
+    /// (the batched kernels sum in another order): concurrent sequences merged into one
+    /// micro-batch get their own logits to within a few ulps, so only exact near-ties can differ.
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .f16, .q4_0])
+    func aRowsResultDependsOnItsBatchOnlyThroughRounding(type: GGMLType) throws {
+        let (w, _, _) = try Self.matrix(type, rows: 40, columns: 128, seed: 21)
+        var rng = SplitMix64(seed: 22)
+        let x = rng.floats(8 * 128)
+        let linear = Linear(pool: ComputePool(threadCount: 2))
+        var alone = [Float](repeating: 0, count: 40)
+        linear.matvec(w, x, &alone)
+        for batch in [2, 3, 4, 5, 8] {
+            var y = [Float](repeating: 0, count: batch * 40)
+            linear.matmul(w, x, &y, batch: batch)
+            #expect(approxEqual(Array(y[0..<40]), alone, rtol: 1e-6), "\(type) batch \(batch)")
+        }
+    }
+
     @Test func resultsAgreeAcrossThreadCounts() throws {
         let (w, _, _) = try Self.matrix(.q4_1, rows: 200, columns: 128, seed: 9)
         var rng = SplitMix64(seed: 1)

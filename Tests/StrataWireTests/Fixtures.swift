@@ -75,7 +75,7 @@ enum Fixtures {
                             stepID: 42, fromLayer: 0, exitLayer: 21,
                             rows: [
                                 ForwardRow(sequenceID: 7, position: 12), ForwardRow(sequenceID: 7, position: 13),
-                                ForwardRow(sequenceID: 9, position: 3, flags: .backfill),
+                                ForwardRow(sequenceID: 9, position: 3, joinLayer: 5, flags: .backfill),
                             ],
                             hidden: WireTensor(values: hiddenValues, rows: 3, columns: 4, dtype: .f32))), requestID: 4)
             ),

@@ -13,12 +13,14 @@ struct MalformedCase: Sendable, CustomTestStringConvertible {
 private let forwardHeader = "5354 01 20 0000 0000 0000000000000001"
 private let weightChunkHeader = "5354 01 13 0001 0000 0000000000000003"
 
-/// A valid Forward payload of one row and one f32 column, before any edit: 50 bytes.
+/// A valid Forward payload of one row and one f32 column, before any edit: 54 bytes.
 private func forward(
-    length: String = "00000032", layers: String = "00000000 00000001", rowCount: String = "00000001",
-    rowFlags: String = "00", tensor: String = "00 00000001 00000001 00000004", data: String = "0000803f"
+    length: String = "00000036", layers: String = "00000000 00000001", rowCount: String = "00000001",
+    joinLayer: String = "00000000", rowFlags: String = "00", tensor: String = "00 00000001 00000001 00000004",
+    data: String = "0000803f"
 ) -> String {
-    "\(forwardHeader) \(length) 0000000000000001 \(layers) \(rowCount) 0000000000000007 00000000 \(rowFlags) \(tensor) \(data)"
+    "\(forwardHeader) \(length) 0000000000000001 \(layers) \(rowCount) 0000000000000007 00000000 \(joinLayer) \(rowFlags)"
+        + " \(tensor) \(data)"
 }
 
 /// A valid WeightChunk payload (name "w", one dimension of 4, data 01 02 03 04), before any edit: 44 bytes.
@@ -76,7 +78,7 @@ let malformedCases: [MalformedCase] = [
         hex: "5354 01 04 0000 0000 0000000000000000 00000004 00 0005 41",
         error: .truncatedPayload(kind: .goodbye, field: "message")),
     MalformedCase(
-        name: "Forward data cut short", hex: forward(length: "00000031", data: "000080"),
+        name: "Forward data cut short", hex: forward(length: "00000035", data: "000080"),
         error: .truncatedPayload(kind: .forward, field: "hidden.data")),
     // counts and strings
     MalformedCase(
@@ -106,10 +108,10 @@ let malformedCases: [MalformedCase] = [
         error: .tensorSizeMismatch(kind: .forward, expected: 4, actual: 8)),
     MalformedCase(
         name: "tensor rows disagree with row count",
-        hex: forward(length: "00000036", tensor: "00 00000002 00000001 00000008", data: "0000803f 0000803f"),
+        hex: forward(length: "0000003a", tensor: "00 00000002 00000001 00000008", data: "0000803f 0000803f"),
         error: .rowCountMismatch(kind: .forward, rows: 1, tensorRows: 2)),
     MalformedCase(
-        name: "tensor of zero columns", hex: forward(length: "0000002e", tensor: "00 00000001 00000000 00000000", data: ""),
+        name: "tensor of zero columns", hex: forward(length: "00000032", tensor: "00 00000001 00000000 00000000", data: ""),
         error: .invalidValue(kind: .forward, field: "hidden.columns", value: 0)),
     // values
     MalformedCase(
@@ -133,6 +135,12 @@ let malformedCases: [MalformedCase] = [
     MalformedCase(
         name: "Forward with no rows", hex: "\(forwardHeader) 00000014 0000000000000001 00000000 00000001 00000000",
         error: .invalidValue(kind: .forward, field: "rowCount", value: 0)),
+    MalformedCase(
+        name: "Forward row joining past the exit", hex: forward(joinLayer: "00000002"),
+        error: .invalidValue(kind: .forward, field: "rows.joinLayer", value: 2)),
+    MalformedCase(
+        name: "Forward row joining before the step's start", hex: forward(layers: "00000003 00000009"),
+        error: .invalidValue(kind: .forward, field: "rows.joinLayer", value: 0)),
     MalformedCase(
         name: "Forward row flag 0x02", hex: forward(rowFlags: "02"),
         error: .invalidValue(kind: .forward, field: "rows.flags", value: 2)),
@@ -251,7 +259,7 @@ struct MalformedFrameTests {
         let oneRow = Forward(
             stepID: 1, fromLayer: 0, exitLayer: 1, rows: [rows[0]],
             hidden: WireTensor(values: [1], rows: 1, columns: 1, dtype: .f32))
-        #expect(throws: WireError.payloadTooLarge(kind: .forward, length: 50, limit: 40)) {
+        #expect(throws: WireError.payloadTooLarge(kind: .forward, length: 54, limit: 40)) {
             try Frame(.forward(oneRow)).encode(into: &buffer, limits: tinyTensors)
         }
         #expect(buffer == ByteBuffer(bytes: [1, 2, 3]))

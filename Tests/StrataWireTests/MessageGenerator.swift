@@ -120,12 +120,14 @@ struct MessageGenerator {
         case .forward:
             let rows = 1 + below(6)
             let from = UInt32(below(40))
+            let exit = from + 1 + UInt32(below(40))
             return .forward(
                 Forward(
-                    stepID: integer(), fromLayer: from, exitLayer: from + 1 + UInt32(below(40)),
+                    stepID: integer(), fromLayer: from, exitLayer: exit,
                     rows: (0..<rows).map { _ in
                         ForwardRow(
-                            sequenceID: integer(), position: integer(), flags: chance(3) ? .backfill : [])
+                            sequenceID: integer(), position: integer(),
+                            joinLayer: from + UInt32(below(Int(exit - from) + 1)), flags: chance(3) ? .backfill : [])
                     }, hidden: tensor(rows: rows)))
         case .forwardResult:
             let rows = below(6)

@@ -228,9 +228,10 @@ def main():
     p.u32(0, "fromLayer")
     p.u32(21, "exitLayer")
     p.u32(3, "rowCount")
-    for i, (seq, pos, fl) in enumerate([(7, 12, 0), (7, 13, 0), (9, 3, 1)]):
+    for i, (seq, pos, join, fl) in enumerate([(7, 12, 0, 0), (7, 13, 0, 0), (9, 3, 5, 1)]):
         p.u64(seq, f"rows[{i}].sequenceID")
         p.u32(pos, f"rows[{i}].position")
+        p.u32(join, f"rows[{i}].joinLayer")
         p.u8(fl, f"rows[{i}].flags" + (" (backfill)" if fl else ""))
     p.tensor(0, 3, 4, f32le(hidden), "hidden")
     write("forward", "Forward", p, request_id=4)
