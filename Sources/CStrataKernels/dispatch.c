@@ -5,40 +5,56 @@
 #include <cpuid.h>
 #endif
 
-enum { PROBE_UNKNOWN = 0, PROBE_SCALAR = 1, PROBE_AVX2 = 2 };
-
-static int probed = PROBE_UNKNOWN; // accessed atomically; every racing probe stores the same value
-static int forced_scalar = 0;
+static int probed = 0;       // best ST_PATH_* level; 0 until probed. Racing probes store the same value.
+static int forced_level = 0; // cap set by st_force_path (0: none)
 
 static int probe_cpu(void) {
 #if ST_X86
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return PROBE_SCALAR;
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return ST_PATH_SCALAR;
     // F16C: CPUID leaf 1, ECX bit 29 (the OS's AVX state support is implied by the avx2 check).
     unsigned int a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 29))) return PROBE_SCALAR;
-    return PROBE_AVX2;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 29))) return ST_PATH_SCALAR;
+    // The runtime's avx512 checks include the OS saving the 512-bit state.
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+        return ST_PATH_AVX512;
+    return ST_PATH_AVX2;
 #else
-    return PROBE_SCALAR;
+    return ST_PATH_SCALAR;
 #endif
 }
 
 static int detected(void) {
     int p = __atomic_load_n(&probed, __ATOMIC_RELAXED);
-    if (p == PROBE_UNKNOWN) {
+    if (p == 0) {
         p = probe_cpu();
         __atomic_store_n(&probed, p, __ATOMIC_RELAXED);
     }
     return p;
 }
 
-int st_use_avx2(void) {
-    return detected() == PROBE_AVX2 && !__atomic_load_n(&forced_scalar, __ATOMIC_RELAXED);
+int st_path_level(void) {
+    const int p = detected();
+    const int cap = __atomic_load_n(&forced_level, __ATOMIC_RELAXED);
+    return cap > 0 && cap < p ? cap : p;
 }
 
-const char *st_simd_path(void) { return st_use_avx2() ? "avx2" : "scalar"; }
+int st_use_avx2(void) { return st_path_level() >= ST_PATH_AVX2; }
 
-void st_force_scalar(int force) { __atomic_store_n(&forced_scalar, force ? 1 : 0, __ATOMIC_RELAXED); }
+const char *st_simd_path(void) {
+    switch (st_path_level()) {
+    case ST_PATH_AVX512: return "avx512";
+    case ST_PATH_AVX2: return "avx2";
+    default: return "scalar";
+    }
+}
+
+void st_force_path(int level) {
+    __atomic_store_n(&forced_level, level < 0 ? 0 : level, __ATOMIC_RELAXED);
+}
+
+void st_force_scalar(int force) { st_force_path(force ? ST_PATH_SCALAR : 0); }
 
 // MARK: - Kernel selection
 
@@ -54,6 +70,24 @@ static const st_f32_table *f32_table(void) {
     if (st_use_avx2()) return &st_avx2_f32;
 #endif
     return &st_scalar_f32;
+}
+
+static st_mat_q_fn pick_mat(int type) {
+#if ST_X86
+    const int level = st_path_level();
+    const st_mat_table *t = level >= ST_PATH_AVX512 ? &st_avx512_mat : level >= ST_PATH_AVX2 ? &st_avx2_mat : NULL;
+    if (t) {
+        switch (type) {
+        case ST_TYPE_Q4_0: return t->q4_0;
+        case ST_TYPE_Q4_1: return t->q4_1;
+        case ST_TYPE_Q8_0: return t->q8_0;
+        default: return NULL;
+        }
+    }
+#else
+    (void)type;
+#endif
+    return NULL;
 }
 
 static const st_act_table *act_table(void) {
@@ -153,20 +187,25 @@ int st_matvec_f32(int type, const void *w, size_t row_stride, const float *x, fl
 
 int st_matvec_q(int type, const void *w, size_t row_stride, const void *xq, float *y,
                 int64_t n, int64_t r0, int64_t r1) {
-    const int64_t nblocks = row_blocks(type, n);
-    if (nblocks < 0 || r0 < 0 || r1 < r0) return -1;
-    const st_rowdot_q_fn fn = pick_q(type);
-    const char *row = (const char *)w + (size_t)r0 * row_stride;
-    for (int64_t r = r0; r < r1; r++, row += row_stride) fn(row, xq, 0, 1, nblocks, y + r);
-    return 0;
+    return st_matmul_q(type, w, row_stride, xq, 0, y, 0, n, 1, r0, r1);
 }
 
 int st_matmul_q(int type, const void *w, size_t row_stride, const void *xq, size_t xq_stride,
                 float *y, int64_t ldy, int64_t n, int64_t batch, int64_t r0, int64_t r1) {
     const int64_t nblocks = row_blocks(type, n);
     if (nblocks < 0 || r0 < 0 || r1 < r0 || batch < 0) return -1;
-    const st_rowdot_q_fn fn = pick_q(type);
+    if (r1 == r0 || batch == 0) return 0;
     const char *row = (const char *)w + (size_t)r0 * row_stride;
+    const st_mat_q_fn mat = pick_mat(type);
+    if (mat) {
+        mat(row, row_stride, xq, xq_stride, batch, nblocks, r1 - r0, y + r0, ldy);
+        return 0;
+    }
+    const st_rowdot_q_fn fn = pick_q(type);
+    if (batch == 1) {
+        for (int64_t r = r0; r < r1; r++, row += row_stride) fn(row, xq, 0, 1, nblocks, y + r);
+        return 0;
+    }
     // Rows outside, batch chunks inside: a row stays in L1 while every chunk reads it.
     for (int64_t r = r0; r < r1; r++, row += row_stride) {
         for (int64_t b0 = 0; b0 < batch; b0 += ST_MAX_NB) {
@@ -176,5 +215,27 @@ int st_matmul_q(int type, const void *w, size_t row_stride, const void *xq, size
             for (int k = 0; k < nb; k++) y[(b0 + k) * ldy + r] = out[k];
         }
     }
+    return 0;
+}
+
+// MARK: - Attention
+
+int st_attention_f32(const float *q, const float *k, const float *v, float *out, float *scratch,
+                     int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                     int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1) {
+    if (start < 0 || count < 0 || heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0 || head_dim <= 0 ||
+        h0 < 0 || h1 < h0 || h1 > heads || q_stride < heads * head_dim || kv_stride < kv_heads * head_dim)
+        return -1;
+    if (count == 0 || h0 == h1) return 0;
+    if (!q || !k || !v || !out || !scratch) return -1;
+    st_attention_fn fn = st_scalar_attention;
+#if ST_X86
+    const int level = st_path_level();
+    if (head_dim <= ST_ATTN_MAX_DIM) {
+        if (level >= ST_PATH_AVX512 && head_dim % 16 == 0) fn = st_avx512_attention;
+        else if (level >= ST_PATH_AVX2 && head_dim % 8 == 0) fn = st_avx2_attention;
+    }
+#endif
+    fn(q, k, v, out, scratch, start, count, heads, kv_heads, head_dim, q_stride, kv_stride, h0, h1);
     return 0;
 }

@@ -197,3 +197,14 @@ const st_q_table st_avx2_q = {q4_0_q, q4_1_q, q8_0_q, st_avx2_q4_k_q, st_avx2_q5
                               f32_q, f16_q, bf16_q};
 
 #endif
+
+// MARK: - Runs of rows (Q4_0, Q4_1, Q8_0)
+
+#if ST_X86
+#define MK_VNNI 0
+#define MK_TARGET ST_TARGET
+#define MK_INLINE ST_INLINE
+#include "mat256_kernel.h"
+
+const st_mat_table st_avx2_mat = {mk_q4_0_mat, mk_q4_1_mat, mk_q8_0_mat};
+#endif

@@ -169,6 +169,37 @@ static inline int st_round_even(float v) {
     return i;
 }
 
+/// 1/√n for n ≥ 1, correctly rounded but in rare ties (Newton's method in double; no libm).
+static inline float st_rsqrt(int64_t n) {
+    const double x = (double)n;
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits = 0x5FE6EB50C7B537A9ull - (bits >> 1); // within a few percent
+    double y;
+    memcpy(&y, &bits, sizeof y);
+    for (int i = 0; i < 5; i++) y = y * (1.5 - 0.5 * x * y * y);
+    return (float)y;
+}
+
+/// exp(x) for x ≤ 0 (−∞ included) within about 1 ulp, 0 below the normal range; no libm.
+/// Range reduction x = n·ln2 + r (ln2 in two parts), then a degree-7 Taylor polynomial on
+/// |r| ≤ ln2/2, whose truncation error is below 2^-27 relative.
+static inline float st_exp_nonpos(float x) {
+    if (!(x >= -87.33f)) return 0.0f; // also −∞ (x is never NaN here)
+    const float n = (float)st_round_even(x * 1.44269504088896341f);
+    float r = x - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    return p * st_bits_f32((uint32_t)((int)n + 127) << 23);
+}
+
 /// The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K super-block.
 static inline void st_kscale(const uint8_t *s, int j, int *sc, int *mn) {
     if (j < 4) {
@@ -205,11 +236,44 @@ typedef struct {
     st_quant_act_fn q8_0, q8_1, q8_k;
 } st_act_table;
 
+/// Fast path over a run of rows: for b in [0, batch), r in [0, rows):
+/// y[b * ldy + r] = dot(row r of w, vector b of xq), row r at w + r * row_stride and vector b at
+/// xq + b * xq_stride. The row loop lives inside the kernel (no call per row), and the
+/// activations are prepared once for all rows. A row's result does not depend on where the run
+/// starts or how long it is, nor on which other vectors share the batch.
+typedef void (*st_mat_q_fn)(const void *w, size_t row_stride, const void *xq, size_t xq_stride,
+                            int64_t batch, int64_t nblocks, int64_t rows, float *y, int64_t ldy);
+
+/// Multi-row kernels where a path has them (NULL entries fall back to the row-by-row kernels).
+typedef struct {
+    st_mat_q_fn q4_0, q4_1, q8_0;
+} st_mat_table;
+
+/// Largest head dimension the vector attention kernels take (larger ones run on the scalar path).
+#define ST_ATTN_MAX_DIM 512
+
+/// Attention over the query heads/rows of one call, after argument checks (see strata_kernels.h).
+typedef void (*st_attention_fn)(const float *q, const float *k, const float *v, float *out, float *scratch,
+                                int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                                int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
+
 extern const st_q_table st_scalar_q;
 extern const st_f32_table st_scalar_f32;
 extern const st_act_table st_scalar_act;
 
+void st_scalar_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                         int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
+
 #if ST_X86
+extern const st_mat_table st_avx2_mat;
+extern const st_mat_table st_avx512_mat;
+void st_avx2_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+                       int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                       int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
+void st_avx512_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                         int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
 extern const st_q_table st_avx2_q;
 extern const st_f32_table st_avx2_f32;
 extern const st_act_table st_avx2_act;
@@ -224,7 +288,12 @@ float st_avx2_f16_x(const void *w, const float *x, int64_t n);
 float st_avx2_bf16_x(const void *w, const float *x, int64_t n);
 #endif
 
-/// 1 when the AVX2 path is in use (probed once, overridable by st_force_scalar).
+/// SIMD levels, lowest first.
+enum { ST_PATH_SCALAR = 1, ST_PATH_AVX2 = 2, ST_PATH_AVX512 = 3 };
+
+/// The level in use: the best the CPU supports, capped by st_force_path / st_force_scalar.
+int st_path_level(void);
+/// 1 when the AVX2 path (or better) is in use.
 int st_use_avx2(void);
 
 /// Block decoders (scalar), shared by st_dequantize_row and the portable exact path.

@@ -1,4 +1,5 @@
 import CStrataBLAS
+import CStrataKernels
 
 /// Causal grouped-query attention of a run of new positions against a KV cache.
 ///
@@ -27,11 +28,46 @@ public final class Attention: @unchecked Sendable {
         scratch = (0..<pool.threadCount).map { _ in ScratchBuffer() }
     }
 
+    /// Query rows up to this count use the fused kernel (one pass over the cache per call);
+    /// longer runs (prompt processing) use two SGEMMs per head.
+    public static let fusedLimit = 32
+
     /// - Parameters:
     ///   - q: (count, heads * headDim), RoPE applied.
     ///   - keys, values: (≥ start + count, kvHeads * headDim) cache rows, position-major.
     ///   - out: (count, heads * headDim).
     public func run(
+        shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, start: Int, count: Int
+    ) {
+        if count <= Self.fusedLimit {
+            fused(shape: shape, q: q, keys: keys, values: values, out: out, start: start, count: count)
+        } else {
+            blas(shape: shape, q: q, keys: keys, values: values, out: out, start: start, count: count)
+        }
+    }
+
+    /// The C kernel, heads split into one contiguous range per thread (whole KV groups where
+    /// the counts allow, so each thread streams its own keys and values).
+    private func fused(
+        shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, start: Int, count: Int
+    ) {
+        let hd = shape.headDim
+        let tasks = min(pool.threadCount, shape.heads)
+        let scratch = self.scratch
+        let length = start + count
+        pool.run(tasks: tasks) { t, thread in
+            let h0 = shape.heads * t / tasks
+            let h1 = shape.heads * (t + 1) / tasks
+            let buffer = scratch[thread].floats(length)
+            _ = st_attention_f32(
+                q, keys, values, out, buffer, Int64(start), Int64(count), Int64(shape.heads), Int64(shape.kvHeads),
+                Int64(hd), Int64(shape.heads * hd), Int64(shape.kvHeads * hd), Int64(h0), Int64(h1))
+        }
+    }
+
+    private func blas(
         shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, start: Int, count: Int
     ) {

@@ -2,16 +2,22 @@ import CStrataKernels
 import StrataTestSupport
 import Testing
 
-/// Every test that switches the process-wide path selection lives here, run one at a time, so
-/// no two of them interleave their st_force_scalar calls. (Other suites running meanwhile may
-/// take the scalar path; both paths are correct, so they are unaffected.)
-@Suite("Scalar and AVX2 paths agree", .serialized)
+/// Every test that switches the process-wide path selection lives here (and in extensions of
+/// this suite in other files), run one at a time, so no two of them interleave their
+/// st_force_path calls. (Other suites running meanwhile may take another path; every path is
+/// correct, so they are unaffected.)
+@Suite("Scalar, AVX2 and AVX-512 paths agree", .serialized)
 struct PathAgreementTests {
-    @Test("Forcing the scalar path is reported by st_simd_path")
+    @Test("Forcing a path is reported by st_simd_path")
     func forcedPathReported() {
         let automatic = String(cString: st_simd_path())
-        #expect(automatic == "avx2" || automatic == "scalar")
+        #expect(["avx512", "avx2", "scalar"].contains(automatic))
         withScalarPath { #expect(String(cString: st_simd_path()) == "scalar") }
+        #expect(String(cString: st_simd_path()) == automatic)
+        let levels = availableLevels()
+        for level in levels { withPath(level) { #expect(String(cString: st_simd_path()) == pathName(level)) } }
+        // A cap above what the CPU has changes nothing.
+        withPath(3) { #expect(String(cString: st_simd_path()) == automatic) }
         #expect(String(cString: st_simd_path()) == automatic)
     }
 

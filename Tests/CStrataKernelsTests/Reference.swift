@@ -245,3 +245,23 @@ func withScalarPath<T>(_ body: () throws -> T) rethrows -> T {
     defer { st_force_scalar(0) }
     return try body()
 }
+
+/// Runs `body` with the path capped at `level` (1 scalar, 2 AVX2, 3 AVX-512), then restores
+/// automatic selection.
+func withPath<T>(_ level: Int32, _ body: () throws -> T) rethrows -> T {
+    st_force_path(level)
+    defer { st_force_path(0) }
+    return try body()
+}
+
+/// The path levels this CPU runs, lowest first. Read it only where no test forces a path (inside
+/// the serialized path suite).
+func availableLevels() -> [Int32] {
+    switch String(cString: st_simd_path()) {
+    case "avx512": [1, 2, 3]
+    case "avx2": [1, 2]
+    default: [1]
+    }
+}
+
+func pathName(_ level: Int32) -> String { ["", "scalar", "avx2", "avx512"][Int(level)] }

@@ -37,10 +37,14 @@ size_t st_block_bytes(int type);
 /// Bytes of one row of `n` elements (`n` a multiple of the block size); 0 if unknown.
 size_t st_row_bytes(int type, int64_t n);
 
-/// Which SIMD path the dispatcher chose at first use: "avx2" or "scalar".
+/// Which SIMD path the dispatcher chose at first use: "avx512" (AVX-512 F/BW/VL with VNNI),
+/// "avx2" or "scalar".
 const char *st_simd_path(void);
 /// Force the portable path (1) or automatic selection (0). For tests comparing the two.
 void st_force_scalar(int force);
+/// Caps the path for tests comparing them: 0 automatic, 1 scalar, 2 at most AVX2, 3 at most
+/// AVX-512. A cap above what the CPU supports changes nothing. st_force_scalar(1) is a cap of 1.
+void st_force_path(int level);
 
 // MARK: - Conversions
 
@@ -88,6 +92,20 @@ int st_matvec_q(int type, const void *w, size_t row_stride, const void *xq, floa
 /// batch of up to ~8 costs little more memory traffic than one vector. Returns 0 or -1.
 int st_matmul_q(int type, const void *w, size_t row_stride, const void *xq, size_t xq_stride,
                 float *y, int64_t ldy, int64_t n, int64_t batch, int64_t r0, int64_t r1);
+
+// MARK: - Attention over a KV cache
+
+/// Causal attention of `count` query rows (positions start … start+count-1) for the query heads
+/// [h0, h1), against f32 keys/values of positions 0 … start+count-1.
+///   q:   (count, q_stride) floats; head h's vector at q + t*q_stride + h*head_dim (RoPE applied)
+///   k,v: (start+count, kv_stride) floats; KV head g at + pos*kv_stride + g*head_dim
+///   out: (count, q_stride) floats, same layout as q
+///   scratch: at least (start + count) floats, private to the calling thread
+/// Query head h reads KV head h / (heads / kv_heads); scores are scaled by 1/sqrt(head_dim);
+/// row t sees positions 0 … start+t. Returns 0, or -1 on bad arguments.
+int st_attention_f32(const float *q, const float *k, const float *v, float *out, float *scratch,
+                     int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                     int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
 
 /// A hint to the CPU that the caller is spinning on a shared variable.
 static inline void st_cpu_relax(void) {
