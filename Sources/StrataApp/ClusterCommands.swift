@@ -29,14 +29,14 @@ public func loadSecret(path: String?) throws -> SharedSecret {
 
 /// `strata worker`: listens until killed. `announce` receives the bound address once listening.
 public func runWorker(
-    listen: String, modelPath: String, engine: EngineOptions, secretFile: String?, name: String?,
-    announce: (PeerAddress) -> Void
+    listen: String, modelPath: String?, engine: EngineOptions, secretFile: String?, name: String?,
+    cacheDirectory: String? = nil, announce: (PeerAddress) -> Void
 ) async throws {
     let address = try PeerAddress(parsing: listen)
     var options = WorkerOptions(
         listen: address, modelPath: modelPath, threads: engine.threadCount, placement: try engine.placement(),
         secret: try loadSecret(path: secretFile), name: name ?? "\(ProcessInfo.processInfo.hostName):\(address.port)")
-    options.name = name ?? options.name
+    if let cacheDirectory { options.cacheDirectory = cacheDirectory }
     let server = try await WorkerServer.start(options)
     announce(server.boundAddress)
     try await server.waitUntilClosed()

@@ -57,7 +57,7 @@ public final class Cluster: @unchecked Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let box = ClusterBox()
         let handshake = CoordinatorHandshake.Configuration(
-            role: .coordinator, modelHash: modelHash, secret: options.secret, requiresLocalModel: true)
+            role: .coordinator, modelHash: modelHash, secret: options.secret, requiresLocalModel: false)
         var links: [PeerLink] = []
         do {
             for address in options.workers {
@@ -92,6 +92,9 @@ public final class Cluster: @unchecked Sendable {
                 activationDType: options.activationDType, kvCacheDType: .f32, contextLimit: UInt32(context),
                 maxSequences: UInt32(options.maxSequences), maxBatchRows: UInt32(options.limits.maxRowsPerBatch), nextHop: next,
                 modelHash: modelHash)
+            if links[i].hello.modelHash != modelHash {
+                try await streamModel(to: i)
+            }
             let reply = try await request(.assignLayers(assign), to: i, expecting: "LayersReady")
             guard case .layersReady = reply else {
                 throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered AssignLayers with \(reply.kind)")
@@ -100,6 +103,37 @@ public final class Cluster: @unchecked Sendable {
             guard case .weightsLoaded = loaded else {
                 throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered LoadFromLocalFile with \(loaded.kind)")
             }
+        }
+    }
+
+    /// Sends this coordinator's model file to worker `index`, which lacks it, in CRC-checked
+    /// chunks, and waits until the worker has verified it.
+    private func streamModel(to index: Int) async throws {
+        let path = options.modelPath
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ClusterError.modelFile("cannot read \(path)") }
+        defer { try? handle.close() }
+        let total = UInt64((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
+        let chunkSize = min(8 << 20, Int(options.limits.maxWeightChunkBytes))
+        var offset: UInt64 = 0
+        while offset < total {
+            guard let data = try handle.read(upToCount: chunkSize), !data.isEmpty else {
+                throw ClusterError.modelFile("\(path) ended at byte \(offset) of \(total)")
+            }
+            var buffer = ByteBufferAllocator().buffer(capacity: data.count)
+            buffer.writeBytes(data)
+            let last = offset + UInt64(data.count) >= total
+            let chunk = WeightChunk(
+                tensorName: "model.file", tensorType: 0, dimensions: [total], byteOffset: offset, totalBytes: total,
+                data: buffer, isLast: last)
+            if last {
+                let reply = try await request(.weightChunk(chunk), to: index, expecting: "WeightsLoaded")
+                guard case .weightsLoaded = reply else {
+                    throw ClusterError.protocolViolation(peer: links[index].address.description, what: "answered the model stream with \(reply.kind)")
+                }
+            } else {
+                links[index].send(.weightChunk(chunk))
+            }
+            offset += UInt64(data.count)
         }
     }
 

@@ -49,7 +49,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler {
 
     private func established(_ peer: WorkerHandshake.Peer, context: ChannelHandlerContext) {
         role = peer.role
-        core.connected(context.channel, role: peer.role)
+        core.connected(context.channel, role: peer.role, modelHash: peer.modelHash)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -11,7 +11,12 @@ import StrataWire
 /// (each entry point hops there first); the immutable parts are Sendable.
 final class WorkerCore: @unchecked Sendable {
     let options: WorkerOptions
-    let modelHash: ModelHash
+    /// The model this worker holds: its own file, or one streamed from a coordinator.
+    private var modelHash: ModelHash?
+    private var modelPath: String?
+    /// The model the connected coordinator serves (from its handshake).
+    private var servedHash: ModelHash?
+    private var download: ModelDownload?
     let computeLoop: any EventLoop
     let ioGroup: any EventLoopGroup
 
@@ -25,9 +30,10 @@ final class WorkerCore: @unchecked Sendable {
     private var busyNanos: UInt64 = 0
     private let started = DispatchTime.now().uptimeNanoseconds
 
-    init(options: WorkerOptions, modelHash: ModelHash, computeLoop: any EventLoop, ioGroup: any EventLoopGroup) {
+    init(options: WorkerOptions, modelHash: ModelHash?, computeLoop: any EventLoop, ioGroup: any EventLoopGroup) {
         self.options = options
         self.modelHash = modelHash
+        modelPath = options.modelPath
         self.computeLoop = computeLoop
         self.ioGroup = ioGroup
     }
@@ -38,9 +44,10 @@ final class WorkerCore: @unchecked Sendable {
 
     // MARK: - Connections
 
-    func connected(_ channel: any Channel, role: PeerRole) {
+    func connected(_ channel: any Channel, role: PeerRole, modelHash served: ModelHash) {
         computeLoop.execute {
             guard role == .coordinator else { return }
+            self.servedHash = served
             if let old = self.coordinator, old !== channel {
                 self.log("a new coordinator connected; closing the previous one")
                 old.sayGoodbye(Goodbye(.shuttingDown, message: "replaced by a new coordinator"))
@@ -88,6 +95,8 @@ final class WorkerCore: @unchecked Sendable {
             assignLayers(assign, requestID: id, from: channel)
         case (.loadFromLocalFile(let load), .coordinator):
             loadLocal(load, requestID: id, from: channel)
+        case (.weightChunk(let chunk), .coordinator):
+            receiveChunk(chunk, requestID: id, from: channel)
         case (.release(let release), .coordinator):
             stage?.release(release.sequenceIDs)
         case (.drain, .coordinator):
@@ -109,13 +118,13 @@ final class WorkerCore: @unchecked Sendable {
             log("refused assignment: \(message)")
             channel.send(.error(ErrorReport(code: code, requestID: requestID, message: message)), requestID: requestID)
         }
-        guard assign.modelHash == modelHash else {
-            return refuse(.modelMismatch, "this worker holds model \(modelHash), not \(assign.modelHash)")
+        guard assign.modelHash == modelHash, let modelPath else {
+            return refuse(.modelMismatch, "this worker holds model \(modelHash.map { "\($0)" } ?? "none"), not \(assign.modelHash)")
         }
         let layers = Int(assign.layers.lowerBound)..<Int(assign.layers.upperBound)
         do {
             if stage?.layers != layers || stage?.contextLimit != Int(assign.contextLimit) {
-                let loaded = try LoadedModel.load(path: options.modelPath, layers: layers)
+                let loaded = try LoadedModel.load(path: modelPath, layers: layers)
                 guard loaded.config.layerCount == Int(assign.totalLayers), layers.upperBound <= loaded.config.layerCount else {
                     return refuse(.invalidAssignment, "layers \(layers) of \(assign.totalLayers) do not fit this model")
                 }
@@ -141,7 +150,7 @@ final class WorkerCore: @unchecked Sendable {
         }
         let address = PeerAddress(host: hop.host, port: Int(hop.port))
         let config = CoordinatorHandshake.Configuration(
-            role: .upstreamStage, modelHash: modelHash, secret: options.secret, requiresLocalModel: true)
+            role: .upstreamStage, modelHash: assign.modelHash, secret: options.secret, requiresLocalModel: true)
         let limits = options.limits
         let io = ioGroup
         let core = self
@@ -170,6 +179,41 @@ final class WorkerCore: @unchecked Sendable {
         guard let hop = nextHop, hop.address == address else { return }
         nextHop = nil
         log("lost the next stage at \(address)")
+    }
+
+    /// The coordinator streams its model file when this worker lacks it: chunks of the reserved
+    /// tensor name `model.file` at increasing offsets (each CRC-32C checked by the parser). The
+    /// file is kept in the worker's cache under its hash, checked by SHA-256, and used from then on.
+    private func receiveChunk(_ chunk: WeightChunk, requestID: UInt64, from channel: any Channel) {
+        func fail(_ message: String) {
+            download?.abandon()
+            download = nil
+            log("weight stream refused: \(message)")
+            channel.send(.error(ErrorReport(code: .weightsIncomplete, requestID: requestID, message: message)), requestID: requestID)
+        }
+        guard chunk.tensorName == ModelDownload.fileTensorName else {
+            return fail("only whole-file streaming (\(ModelDownload.fileTensorName)) is supported, got \(chunk.tensorName)")
+        }
+        guard let served = servedHash else { return fail("no coordinator model to stream") }
+        do {
+            if download == nil || chunk.byteOffset == 0 {
+                download?.abandon()
+                download = try ModelDownload(hash: served, totalBytes: chunk.totalBytes, directory: options.cacheDirectory)
+                log("receiving the model from the coordinator (\(chunk.totalBytes) bytes)")
+            }
+            guard let current = download else { return }
+            try current.write(chunk)
+            guard chunk.isLast else { return }
+            let path = try current.finish()
+            download = nil
+            modelPath = path
+            modelHash = served
+            stage = nil
+            log("model received and verified: \(path)")
+            channel.send(.weightsLoaded(WeightsLoaded(tensorCount: 1, byteCount: chunk.totalBytes, source: .streamed)), requestID: requestID)
+        } catch {
+            fail("\(error)")
+        }
     }
 
     private func loadLocal(_ load: LoadFromLocalFile, requestID: UInt64, from channel: any Channel) {

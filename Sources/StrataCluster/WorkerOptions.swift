@@ -1,19 +1,23 @@
+import Foundation
 import StrataKernels
 import StrataWire
 
 /// How a worker process runs.
 public struct WorkerOptions: Sendable {
     public var listen: PeerAddress
-    /// The worker's own copy of the model; assignments load their layers from it.
-    public var modelPath: String
+    /// The worker's own copy of the model, if it has one; assignments load their layers from
+    /// it. Without one, the coordinator streams its model on first contact.
+    public var modelPath: String?
     public var threads: Int
     public var placement: Placement
     public var secret: SharedSecret
     public var name: String
     public var limits: WireLimits = .default
+    /// Where models streamed from a coordinator are kept, named by their SHA-256.
+    public var cacheDirectory: String = FileManager.default.temporaryDirectory.appendingPathComponent("strata-models").path
 
     public init(
-        listen: PeerAddress, modelPath: String, threads: Int, placement: Placement = .unpinned,
+        listen: PeerAddress, modelPath: String?, threads: Int, placement: Placement = .unpinned,
         secret: SharedSecret = .none, name: String
     ) {
         self.listen = listen

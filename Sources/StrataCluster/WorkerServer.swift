@@ -20,7 +20,7 @@ public final class WorkerServer: Sendable {
 
     /// Hashes the model file, binds the listener and starts accepting.
     public static func start(_ options: WorkerOptions) async throws -> WorkerServer {
-        let hash = try ModelIdentity.hash(path: options.modelPath)
+        let hash = try options.modelPath.map { try ModelIdentity.hash(path: $0) }
         let io = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let compute = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let core = WorkerCore(options: options, modelHash: hash, computeLoop: compute.next(), ioGroup: io)
@@ -28,8 +28,8 @@ public final class WorkerServer: Sendable {
             threads: UInt16(clamping: options.threads), numaNodes: UInt16(clamping: NUMATopology.current.nodeCount),
             freeMemoryBytes: UInt64(ProcessInfo.processInfo.physicalMemory), memoryBandwidthMBps: 0)
         let handshake = WorkerHandshake.Configuration(
-            capabilities: [.localModelFile, .backfill], workerID: UInt64.random(in: 1...UInt64.max), name: options.name,
-            hardware: hardware, localModelHash: hash, secret: options.secret, acceptsOtherModels: false)
+            capabilities: [.localModelFile, .weightStreaming, .backfill], workerID: UInt64.random(in: 1...UInt64.max), name: options.name,
+            hardware: hardware, localModelHash: hash, secret: options.secret, acceptsOtherModels: true)
         let limits = options.limits
         let channel: any Channel
         do {

@@ -26,7 +26,11 @@ public final class Linear: @unchecked Sendable {
     private let threadScratch: [ScratchBuffer]
     private let activationScratch = ScratchBuffer()
 
-    public init(pool: ComputePool, smallBatchLimit: Int = 8, exact: Bool = false) {
+    /// Where the in-place path stops winning, measured with `strata bench --crossover` on the
+    /// default model (docs/PERFORMANCE.md).
+    public static let defaultSmallBatchLimit = 8
+
+    public init(pool: ComputePool, smallBatchLimit: Int = Linear.defaultSmallBatchLimit, exact: Bool = false) {
         self.pool = pool
         self.smallBatchLimit = smallBatchLimit
         self.exact = exact

@@ -191,11 +191,25 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "With workers: comma-separated numbers of concurrent sequences, e.g. 1,4,16.")
     var concurrency = "1,4,16"
 
+    @Flag(help: "Time one block's products on both matrix paths at batch sizes 1…64 (the path crossover).")
+    var crossover = false
+
     @OptionGroup var engineArguments: EngineArguments
 
     @OptionGroup var clusterArguments: ClusterArguments
 
     func run() async throws {
+        if crossover {
+            let rows = try measureCrossover(modelPath: try resolveModelPath(model), engine: engineArguments.engine)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            } else {
+                print(crossoverTable(rows))
+            }
+            return
+        }
         if let workers = try clusterArguments.source() {
             let levels = concurrency.split(separator: ",").compactMap { Int($0) }
             guard !levels.isEmpty, levels.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--concurrency takes numbers ≥ 1") }
@@ -310,7 +324,7 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Address to listen on, host:port (port 0 picks a free one).")
     var listen: String
 
-    @Option(help: "This worker's copy of the model (default: the installed SmolLM2).")
+    @Option(help: "This worker's copy of the model (default: the installed SmolLM2 if present; without one the coordinator streams its model).")
     var model: String?
 
     @Option(name: .customLong("secret-file"), help: "Accept only coordinators that prove the secret in this file.")
@@ -319,12 +333,15 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "A name for logs (default: host:port).")
     var name: String?
 
+    @Option(name: .customLong("cache-dir"), help: "Where models streamed from a coordinator are kept (default: a temporary folder).")
+    var cacheDir: String?
+
     @OptionGroup var engineArguments: EngineArguments
 
     func run() async throws {
         try await runWorker(
-            listen: listen, modelPath: try resolveModelPath(model), engine: engineArguments.engine, secretFile: secretFile,
-            name: name
+            listen: listen, modelPath: try? resolveModelPath(model), engine: engineArguments.engine, secretFile: secretFile,
+            name: name, cacheDirectory: cacheDir
         ) { address in
             // The first stdout line: launchers wait for it.
             FileHandle.standardOutput.write(Data("listening on \(address)\n".utf8))

@@ -114,6 +114,32 @@ import Testing
         for s in servers { await s.stop() }
     }
 
+    @Test func aWorkerWithoutTheModelReceivesItFromTheCoordinator() async throws {
+        guard let model = ModelFixture.path() else { return }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("strata-stream-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        // The worker's own "model" is some other file: its hash cannot match.
+        let other = scratch.appendingPathComponent("other.bin").path
+        try Data("not the model".utf8).write(to: URL(fileURLWithPath: other))
+        var options = WorkerOptions(listen: PeerAddress(host: "127.0.0.1", port: 0), modelPath: other, threads: 1, name: "bare")
+        options.cacheDirectory = scratch.appendingPathComponent("cache").path
+        let bare = try await WorkerServer.start(options)
+        let full = try await ClusterHarness.inProcessWorkers(1, model: model)
+        let session = try await startCluster(
+            modelPath: model, workers: .addresses([bare.boundAddress, full[0].boundAddress]), split: [0..<12, 12..<30],
+            secretFile: nil, engine: EngineOptions(threads: 1))
+        var settings = GenerationOptions(maxTokens: 8)
+        settings.stopAtEndOfGeneration = false
+        let tokens = try await session.generator.generate(prompt: Self.prompt, options: settings).tokens
+        #expect(tokens == (try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 8, exit: nil)))
+        let cached = try FileManager.default.contentsOfDirectory(atPath: options.cacheDirectory)
+        #expect(cached.count == 1 && cached[0].hasSuffix(".gguf"), "\(cached)")
+        await session.shutdown()
+        await bare.stop()
+        for s in full { await s.stop() }
+    }
+
     @Test func wrongSecretIsRefusedWithAClearError() async throws {
         guard let model = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(1, model: model, secret: SharedSecret(string: "right"))
