@@ -14,7 +14,8 @@ public struct CrossoverRow: Codable, Sendable {
 /// Times one block's products (Q, K, V, O, gate, up, down of block 0) at each batch size on
 /// both matrix paths: where the in-place path stops winning is the right `smallBatchLimit`.
 public func measureCrossover(
-    modelPath: String, engine: EngineOptions, batches: [Int] = [1, 2, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64], repeats: Int = 15
+    modelPath: String, engine: EngineOptions, batches: [Int] = [1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512],
+    repeats: Int = 9
 ) throws -> [CrossoverRow] {
     let loaded = try LoadedModel.load(path: modelPath, layers: 0..<1)
     let model = try engine.makeModel(loaded)

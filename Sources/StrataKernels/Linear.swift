@@ -1,3 +1,4 @@
+import Foundation
 import CStrataBLAS
 import CStrataKernels
 import StrataFormats
@@ -26,9 +27,16 @@ public final class Linear: @unchecked Sendable {
     private let threadScratch: [ScratchBuffer]
     private let activationScratch = ScratchBuffer()
 
-    /// Where the in-place path stops winning, measured with `strata bench --crossover` on the
-    /// default model (docs/PERFORMANCE.md).
-    public static let defaultSmallBatchLimit = 8
+    /// Batches up to this many rows read weights in place; larger ones go through SGEMM. Measured
+    /// with `strata bench --crossover` (docs/PERFORMANCE.md): with the integer kernels the
+    /// in-place path won at every batch size up to 512 rows, so prompt chunks (≤ 512) stay on it
+    /// and SGEMM is for larger batches. `STRATA_GEMM_MIN_ROWS` overrides it for other machines.
+    public static let defaultSmallBatchLimit: Int = {
+        if let text = ProcessInfo.processInfo.environment["STRATA_GEMM_MIN_ROWS"], let rows = Int(text), rows > 0 {
+            return rows - 1
+        }
+        return 512
+    }()
 
     public init(pool: ComputePool, smallBatchLimit: Int = Linear.defaultSmallBatchLimit, exact: Bool = false) {
         self.pool = pool

@@ -191,7 +191,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "With workers: comma-separated numbers of concurrent sequences, e.g. 1,4,16.")
     var concurrency = "1,4,16"
 
-    @Flag(help: "Time one block's products on both matrix paths at batch sizes 1…64 (the path crossover).")
+    @Flag(help: "Time one block's products on both matrix paths at batch sizes 1…512 (the path crossover).")
     var crossover = false
 
     @OptionGroup var engineArguments: EngineArguments
