@@ -88,6 +88,9 @@ public func startCluster(
     var options = ClusterOptions(workers: addresses, modelPath: modelPath, split: plannedSplit)
     options.secret = try loadSecret(path: secretPath)
     options.contextLimit = contextLimit
+    // Weights of one block (as the file stores them) with 50% headroom for KV caches.
+    let firstBlock = loaded.tensorSummary.filter { $0.name.hasPrefix("blk.0.") || $0.name.hasPrefix("model.layers.0.") }
+    options.blockBytes = firstBlock.reduce(0) { $0 + $1.bytes } * 3 / 2
     let computeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     do {
         let cluster = try await Cluster.connect(options, config: loaded.config, modelHash: hash)

@@ -72,7 +72,7 @@ public final class Cluster: @unchecked Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
-        let split = options.split ?? planSplit(layerCount: config.layerCount, weights: links.map { Double(max($0.hello.hardware.threads, 1)) })
+        let split = try options.split ?? plan(links: links, layerCount: config.layerCount, blockBytes: options.blockBytes)
         guard split.count == links.count, split.first?.lowerBound == 0, split.last?.upperBound == config.layerCount else {
             throw ClusterError.notReady("the split \(split.map { "\($0.lowerBound)-\($0.upperBound)" }) does not cover blocks 0-\(config.layerCount) with one range per worker")
         }
@@ -80,6 +80,21 @@ public final class Cluster: @unchecked Sendable {
         box.cluster = cluster
         try await cluster.assign(config: config, modelHash: modelHash)
         return cluster
+    }
+
+    /// The split from what each worker reported: blocks in proportion to measured read bandwidth
+    /// (threads when a worker measured none), capped by what its free memory holds.
+    private static func plan(links: [PeerLink], layerCount: Int, blockBytes: Int?) throws -> [Range<Int>] {
+        let hardware = links.map(\.hello.hardware)
+        let weights = hardware.allSatisfy { $0.memoryBandwidthMBps > 0 }
+            ? hardware.map { Double($0.memoryBandwidthMBps) } : hardware.map { Double(max($0.threads, 1)) }
+        let capacities = blockBytes.map { bytes in
+            hardware.map { max(1, Int(min($0.freeMemoryBytes / UInt64(max(bytes, 1)), UInt64(layerCount)))) }
+        }
+        guard let split = planSplit(layerCount: layerCount, weights: weights, capacities: capacities) else {
+            throw ClusterError.notReady("the workers' memory cannot hold \(layerCount) blocks")
+        }
+        return split
     }
 
     private func assign(config: LlamaConfig, modelHash: ModelHash) async throws {

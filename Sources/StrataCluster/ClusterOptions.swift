@@ -17,6 +17,9 @@ public struct ClusterOptions: Sendable {
     public var threads = 1
     public var placement: Placement = .unpinned
     public var stepTimeout: Duration = .seconds(60)
+    /// Bytes one block needs on a worker (weights, plus headroom for its KV caches); with it the
+    /// planned split never gives a worker more blocks than its reported memory holds.
+    public var blockBytes: Int?
     public var limits: WireLimits = .default
 
     public init(workers: [PeerAddress], modelPath: String, split: [Range<Int>]? = nil) {
@@ -26,20 +29,39 @@ public struct ClusterOptions: Sendable {
     }
 }
 
-/// Splits `layerCount` blocks over workers in proportion to their weights (e.g. threads),
-/// every worker getting at least one block.
-public func planSplit(layerCount: Int, weights: [Double]) -> [Range<Int>] {
+/// Splits `layerCount` blocks over workers in proportion to their weights (measured bandwidth,
+/// or threads), every worker getting at least one block and none more than its capacity.
+/// - Parameter capacities: the most blocks each worker's memory holds; nil for no limit.
+/// - Returns: contiguous ranges in worker order, or nil when the workers cannot hold the model.
+public func planSplit(layerCount: Int, weights: [Double], capacities: [Int]? = nil) -> [Range<Int>]? {
     let n = weights.count
-    guard n > 0, layerCount >= n else { return [] }
-    let total = weights.reduce(0, +)
-    var bounds = [0]
-    var cumulative = 0.0
-    for i in 0..<(n - 1) {
-        cumulative += total > 0 ? weights[i] / total : 1 / Double(n)
-        let ideal = Int((cumulative * Double(layerCount)).rounded())
-        // Leave at least one block for each worker still to come, and take at least one.
-        bounds.append(min(max(ideal, bounds[i] + 1), layerCount - (n - 1 - i)))
+    guard n > 0, layerCount >= n else { return nil }
+    let caps = capacities ?? Array(repeating: layerCount, count: n)
+    guard caps.count == n, caps.allSatisfy({ $0 >= 1 }), caps.reduce(0, +) >= layerCount else { return nil }
+    // Workers whose proportional share passes their memory are fixed at capacity, and the rest
+    // of the blocks are shared again among the others, until everyone fits.
+    var fixed: [Int: Int] = [:]
+    var counts: [Int] = []
+    while true {
+        let free = (0..<n).filter { fixed[$0] == nil }
+        let remaining = layerCount - fixed.values.reduce(0, +)
+        guard !free.isEmpty, remaining >= free.count else { return nil }
+        let total = free.reduce(0.0) { $0 + weights[$1] }
+        let share = Dictionary(uniqueKeysWithValues: free.map { ($0, total > 0 ? weights[$0] / total : 1 / Double(free.count)) })
+        counts = (0..<n).map { i in fixed[i] ?? max(1, Int(((share[i] ?? 0) * Double(remaining)).rounded(.down))) }
+        // Largest remainders take the blocks rounding left over; trim from the largest if over.
+        func want(_ i: Int) -> Double { (share[i] ?? 0) * Double(remaining) - Double(counts[i]) }
+        while free.reduce(0, { $0 + counts[$1] }) < remaining, let i = free.max(by: { want($0) < want($1) }) { counts[i] += 1 }
+        while free.reduce(0, { $0 + counts[$1] }) > remaining, let i = free.filter({ counts[$0] > 1 }).max(by: { counts[$0] < counts[$1] }) {
+            counts[i] -= 1
+        }
+        let over = free.filter { counts[$0] > caps[$0] }
+        if over.isEmpty { break }
+        for i in over { fixed[i] = caps[i] }
     }
-    bounds.append(layerCount)
-    return (0..<n).map { bounds[$0]..<bounds[$0 + 1] }
+    var start = 0
+    return counts.map { c in
+        defer { start += c }
+        return start..<(start + c)
+    }
 }

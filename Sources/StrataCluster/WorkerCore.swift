@@ -3,6 +3,7 @@ import NIOCore
 import StrataKernels
 import StrataModel
 import StrataWire
+import Synchronization
 
 /// A worker's state and logic. Everything mutable lives on `computeLoop`, a dedicated thread
 /// with no sockets: frames hop there, blocks run there, and replies are written from there.
@@ -17,6 +18,8 @@ final class WorkerCore: @unchecked Sendable {
     /// The model the connected coordinator serves (from its handshake).
     private var servedHash: ModelHash?
     private var download: ModelDownload?
+    /// The hash new connections are told (updated when a streamed model is verified).
+    let advertisedHash: Mutex<ModelHash?>
     let computeLoop: any EventLoop
     let ioGroup: any EventLoopGroup
 
@@ -33,6 +36,7 @@ final class WorkerCore: @unchecked Sendable {
     init(options: WorkerOptions, modelHash: ModelHash?, computeLoop: any EventLoop, ioGroup: any EventLoopGroup) {
         self.options = options
         self.modelHash = modelHash
+        advertisedHash = Mutex(modelHash)
         modelPath = options.modelPath
         self.computeLoop = computeLoop
         self.ioGroup = ioGroup
@@ -208,6 +212,7 @@ final class WorkerCore: @unchecked Sendable {
             download = nil
             modelPath = path
             modelHash = served
+            advertisedHash.withLock { $0 = served }
             stage = nil
             log("model received and verified: \(path)")
             channel.send(.weightsLoaded(WeightsLoaded(tensorCount: 1, byteCount: chunk.totalBytes, source: .streamed)), requestID: requestID)

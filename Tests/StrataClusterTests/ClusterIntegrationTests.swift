@@ -158,10 +158,16 @@ import Testing
         for s in servers { await s.stop() }
     }
 
-    @Test func splitPlanningGivesEveryWorkerBlocks() {
+    @Test func splitPlanningFollowsSpeedAndRespectsMemory() {
         #expect(planSplit(layerCount: 30, weights: [1, 1]) == [0..<15, 15..<30])
         #expect(planSplit(layerCount: 30, weights: [2, 1]) == [0..<20, 20..<30])
         #expect(planSplit(layerCount: 3, weights: [100, 1, 1]) == [0..<1, 1..<2, 2..<3])
-        #expect(planSplit(layerCount: 30, weights: [1, 1, 1]).map(\.count) == [10, 10, 10])
+        #expect(planSplit(layerCount: 30, weights: [1, 1, 1])?.map(\.count) == [10, 10, 10])
+        #expect(planSplit(layerCount: 31, weights: [1, 1, 1])?.map(\.count).reduce(0, +) == 31)
+        // The fast worker can hold only 8 blocks: the rest go to the others.
+        #expect(planSplit(layerCount: 30, weights: [4, 1, 1], capacities: [8, 30, 30])?.map(\.count) == [8, 11, 11])
+        // Not enough memory anywhere: no plan.
+        #expect(planSplit(layerCount: 30, weights: [1, 1], capacities: [10, 10]) == nil)
+        #expect(planSplit(layerCount: 2, weights: [1, 1, 1]) == nil)
     }
 }
