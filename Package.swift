@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -72,12 +74,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        /// The OpenAI-style HTTP API on the coordinator.
+        .target(
+            name: "StrataHTTPAPI",
+            dependencies: [
+                "StrataCluster", "StrataModel", "StrataTokenizer",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         /// The commands' logic, shared by the CLI and the tests.
         .target(
             name: "StrataApp",
             dependencies: [
                 "StrataModel", "StrataFormats", "StrataTokenizer", "StrataKernels", "StrataCluster", "StrataWire",
-                "CStrataKernels",
+                "CStrataKernels", "StrataHTTPAPI", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
@@ -126,8 +138,8 @@ let package = Package(
         .testTarget(
             name: "StrataClusterTests",
             dependencies: [
-                "StrataCluster", "StrataApp", "StrataModel", "StrataWire", "StrataTestSupport",
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "StrataCluster", "StrataApp", "StrataModel", "StrataWire", "StrataTestSupport", "StrataHTTPAPI",
+                "StrataTokenizer", .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

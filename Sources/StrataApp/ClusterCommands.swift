@@ -1,7 +1,9 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Hummingbird
 import StrataCluster
+import StrataHTTPAPI
 import StrataKernels
 import StrataModel
 import StrataWire
@@ -30,8 +32,9 @@ public func loadSecret(path: String?) throws -> SharedSecret {
 /// `strata worker`: listens until killed. `announce` receives the bound address once listening.
 public func runWorker(
     listen: String, modelPath: String?, engine: EngineOptions, secretFile: String?, name: String?,
-    cacheDirectory: String? = nil, announce: (PeerAddress) -> Void
+    cacheDirectory: String? = nil, exitWithParent: Bool = false, announce: (PeerAddress) -> Void
 ) async throws {
+    if exitWithParent { watchParent() }
     let address = try PeerAddress(parsing: listen)
     var options = WorkerOptions(
         listen: address, modelPath: modelPath, threads: engine.threadCount, placement: try engine.placement(),
@@ -130,4 +133,41 @@ public func runClusterGenerate(
         await session.shutdown()
         throw error
     }
+}
+
+/// `strata serve`: the coordinator with its workers behind the HTTP API, until interrupted.
+/// `announce` receives the HTTP address once the server listens.
+public func runServe(
+    modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
+    http: PeerAddress, announce: @escaping @Sendable (String) -> Void
+) async throws {
+    let session = try await startCluster(
+        modelPath: modelPath, workers: workers, split: split, secretFile: secretFile, engine: engine)
+    let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+    let api = APIServer(generator: session.generator, modelName: name)
+    let app = Application(
+        router: api.router(), configuration: .init(address: .hostname(http.host, port: http.port)),
+        onServerRunning: { channel in
+            announce("http://\(http.host):\(channel.localAddress?.port ?? http.port)")
+        })
+    do {
+        try await app.runService()
+    } catch {
+        await session.shutdown()
+        throw error
+    }
+    await session.shutdown()
+}
+
+/// Ends this process when the process that started it is gone (a local worker must not outlive
+/// its coordinator, however that ended). Checks once a second on a thread of its own.
+func watchParent() {
+    let parent = getppid()
+    let thread = Thread {
+        while true {
+            Thread.sleep(forTimeInterval: 1)
+            if getppid() != parent { exit(0) }
+        }
+    }
+    thread.start()
 }

@@ -31,7 +31,7 @@ public final class LocalWorkers: Sendable {
                 process.executableURL = URL(fileURLWithPath: executable)
                 var arguments = [
                     "worker", "--listen", "127.0.0.1:0", "--model", modelPath, "--threads", String(threadsEach),
-                    "--name", "local-\(i + 1)",
+                    "--name", "local-\(i + 1)", "--exit-with-parent",
                 ]
                 if let secretFile { arguments += ["--secret-file", secretFile] }
                 process.arguments = arguments

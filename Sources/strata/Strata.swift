@@ -9,7 +9,7 @@ struct Strata: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Serve and run LLaMA-architecture models that can answer from any sorted exit layer.",
-        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Worker.self, Convert.self]
+        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Worker.self, Serve.self, Convert.self]
     )
 }
 
@@ -336,15 +336,44 @@ struct Worker: AsyncParsableCommand {
     @Option(name: .customLong("cache-dir"), help: "Where models streamed from a coordinator are kept (default: a temporary folder).")
     var cacheDir: String?
 
+    @Flag(name: .customLong("exit-with-parent"), help: "Exit when the launching process ends (used for local workers).")
+    var exitWithParent = false
+
     @OptionGroup var engineArguments: EngineArguments
 
     func run() async throws {
         try await runWorker(
             listen: listen, modelPath: try? resolveModelPath(model), engine: engineArguments.engine, secretFile: secretFile,
-            name: name, cacheDirectory: cacheDir
+            name: name, cacheDirectory: cacheDir, exitWithParent: exitWithParent
         ) { address in
             // The first stdout line: launchers wait for it.
             FileHandle.standardOutput.write(Data("listening on \(address)\n".utf8))
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the coordinator and its workers behind an OpenAI-style HTTP API.")
+
+    @Option(help: "The coordinator's model (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(help: "HTTP address to listen on, host:port.")
+    var http = "127.0.0.1:8080"
+
+    @OptionGroup var clusterArguments: ClusterArguments
+
+    @OptionGroup var engineArguments: EngineArguments
+
+    func run() async throws {
+        // Without a worker source, serve starts two local workers: the embedded default.
+        let workers = try clusterArguments.source() ?? .local(2)
+        try await runServe(
+            modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
+            secretFile: clusterArguments.secretFile, engine: engineArguments.engine, http: try PeerAddress(parsing: http)
+        ) { url in
+            FileHandle.standardError.write(Data("strata: serving on \(url)\n".utf8))
         }
     }
 }
