@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .executable(name: "strata", targets: ["strata"]),
         .library(name: "StrataModel", targets: ["StrataModel"]),
+        .library(name: "StrataKernels", targets: ["StrataKernels"]),
+        .library(name: "StrataTokenizer", targets: ["StrataTokenizer"]),
         /// For the nested FuzzTesting package.
         .library(name: "StrataWire", targets: ["StrataWire"]),
     ],
