@@ -118,9 +118,9 @@ public func benchTable(_ report: BenchReport) -> String {
     return lines.joined(separator: "\n")
 }
 
-/// The report as pretty JSON (keys sorted).
-public func benchJSON(_ report: BenchReport) throws -> String {
+/// Any report as pretty JSON (keys sorted).
+public func prettyJSON<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return String(decoding: try encoder.encode(report), as: UTF8.self)
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

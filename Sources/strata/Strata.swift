@@ -201,13 +201,7 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         if crossover {
             let rows = try measureCrossover(modelPath: try resolveModelPath(model), engine: engineArguments.engine)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-            } else {
-                print(crossoverTable(rows))
-            }
+            print(json ? try prettyJSON(rows) : crossoverTable(rows))
             return
         }
         if let workers = try clusterArguments.source() {
@@ -221,9 +215,7 @@ struct Bench: AsyncParsableCommand {
                     session: session, concurrency: levels, promptTokens: promptTokens, generatedTokens: genTokens, runs: runs
                 ) { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
                 await session.shutdown()
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(json ? String(decoding: try encoder.encode(report), as: UTF8.self) : clusterBenchTable(report))
+                print(json ? try prettyJSON(report) : clusterBenchTable(report))
             } catch {
                 await session.shutdown()
                 throw error
@@ -245,7 +237,7 @@ struct Bench: AsyncParsableCommand {
         let report = try runBench(config) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
-        print(json ? try benchJSON(report) : benchTable(report))
+        print(json ? try prettyJSON(report) : benchTable(report))
     }
 }
 
