@@ -36,56 +36,26 @@ public final class ClusterGenerator: @unchecked Sendable {
         let config = model.config
         let fixed = options.exit ?? config.layerCount
         try config.checkExit(fixed)
-        try options.sampling.validate()
-        guard !prompt.isEmpty else { throw ModelError.emptyPrompt }
         let limit = min(cluster.options.contextLimit ?? config.contextLength, config.contextLength)
-        guard prompt.count < limit else { throw ModelError.contextOverflow(needed: prompt.count + options.maxTokens, limit: limit) }
+        var loop = try DecodeLoop(prompt: prompt, options: options, tokenizer: model.model.tokenizer, limit: limit)
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let record = PipelineSequence(id: id, config: config)
         defer { cluster.release(id) }
-        var sampler = Sampler(options: options.sampling)
-        var detokenizer = StreamingDetokenizer(tokenizer: model.model.tokenizer)
-        var history = prompt
-        var generated: [Int] = []
-        var text = ""
-        var finish = GenerationResult.FinishReason.length
-        var depths: [Int] = []
+        var depths = [depth?(0) ?? fixed]
 
         let prefillStart = DispatchTime.now()
-        var logits = try await runStep(prompt, depth: depth?(0) ?? fixed, record: record)
-        depths.append(depth?(0) ?? fixed)
-        let prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - prefillStart.uptimeNanoseconds) / 1e9
+        var logits = try await runStep(prompt, depth: depths[0], record: record)
+        let prefillSeconds = seconds(since: prefillStart)
         let decodeStart = DispatchTime.now()
-        while generated.count < options.maxTokens {
+        while let next = try loop.next(logits, onText: onText) {
             try Task.checkCancellation()
-            let next = logits.withUnsafeBufferPointer { sampler.sample($0, history: history) }
-            if options.stopAtEndOfGeneration && model.model.tokenizer.isEndOfGeneration(next) {
-                finish = .endOfGeneration
-                break
-            }
-            generated.append(next)
-            history.append(next)
-            let piece = try detokenizer.append(next)
-            text += piece
-            if !piece.isEmpty && !onText(piece) {
-                finish = .cancelled
-                break
-            }
-            if generated.count == options.maxTokens || history.count + 1 >= limit { break }
-            let k = depth?(generated.count) ?? fixed
+            let k = depth?(loop.generated.count) ?? fixed
             depths.append(k)
             logits = try await runStep([next], depth: k, record: record)
         }
-        let tail = detokenizer.finish()
-        if !tail.isEmpty {
-            text += tail
-            _ = onText(tail)
-        }
-        var result = GenerationResult(
-            tokens: generated, text: text, promptTokens: prompt.count, exit: depths.min() ?? fixed,
-            layerCount: config.layerCount, prefillSeconds: prefillSeconds,
-            decodeSeconds: Double(DispatchTime.now().uptimeNanoseconds - decodeStart.uptimeNanoseconds) / 1e9,
-            finishReason: finish)
+        var result = loop.finish(
+            onText: onText, exit: depths.min() ?? fixed, layerCount: config.layerCount, prefillSeconds: prefillSeconds,
+            decodeSeconds: seconds(since: decodeStart))
         result.depths = depths
         return result
     }

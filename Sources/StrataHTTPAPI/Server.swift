@@ -98,7 +98,7 @@ public struct APIServer: Sendable {
         let collector = StopCollector(stops: stops)
         let result: GenerationResult
         do {
-            result = try await generator.generate(prompt: prompt, options: options, onText: { collector.append($0) })
+            result = try await generator.generate(prompt: prompt, options: options, onText: { collector.append($0).go })
         } catch let error as ModelError {
             throw HTTPError(.badRequest, message: "\(error)")
         } catch {
@@ -136,9 +136,7 @@ public struct APIServer: Sendable {
                 let result = try? await generator.generate(
                     prompt: prompt, options: options,
                     onText: { piece in
-                        let before = collector.text.count
-                        let go = collector.append(piece)
-                        let fresh = String(collector.text.dropFirst(before))
+                        let (go, fresh) = collector.append(piece)
                         if !fresh.isEmpty { continuation.yield(fresh) }
                         return go
                     })
@@ -210,20 +208,34 @@ final class StopCollector: @unchecked Sendable {
     private(set) var stopped = false
     let stops: [String]
 
-    init(stops: [String]) { self.stops = stops }
+    private let longestStop: Int
 
-    /// Adds a piece; returns false once a stop sequence has appeared (generation should stop).
-    func append(_ piece: String) -> Bool {
-        guard !stopped else { return false }
-        text += piece
-        for stop in stops {
-            if let range = text.range(of: stop) {
-                text = String(text[..<range.lowerBound])
-                stopped = true
-                return false
-            }
+    init(stops: [String]) {
+        self.stops = stops
+        longestStop = stops.map(\.count).max() ?? 0
+    }
+
+    /// Adds a piece. Returns whether generation should go on (false once a stop sequence has
+    /// appeared) and the text this piece adds to the answer (cut where the stop begins). Only the
+    /// last few characters plus the piece are searched, so long answers stay linear.
+    func append(_ piece: String) -> (go: Bool, fresh: String) {
+        guard !stopped else { return (false, "") }
+        let carry = String(text.suffix(max(longestStop - 1, 0)))
+        let window = carry + piece
+        guard let cut = stops.compactMap({ window.range(of: $0)?.lowerBound }).min() else {
+            text += piece
+            return (true, piece)
         }
-        return true
+        stopped = true
+        let kept = window.distance(from: window.startIndex, to: cut)
+        if kept < carry.count {
+            // The stop began in text already added: take that part back out of the answer.
+            text.removeLast(carry.count - kept)
+            return (false, "")
+        }
+        let fresh = String(window[window.index(window.startIndex, offsetBy: carry.count)..<cut])
+        text += fresh
+        return (false, fresh)
     }
 }
 

@@ -75,17 +75,9 @@ public final class Generator {
         let config = model.config
         let exit = options.exit ?? config.layerCount
         try config.checkExit(exit)
-        try options.sampling.validate()
-        guard !prompt.isEmpty else { throw ModelError.emptyPrompt }
         let limit = min(contextLimit ?? config.contextLength, config.contextLength)
-        let needed = prompt.count + options.maxTokens
-        guard prompt.count < limit else { throw ModelError.contextOverflow(needed: needed, limit: limit) }
+        var loop = try DecodeLoop(prompt: prompt, options: options, tokenizer: model.model.tokenizer, limit: limit)
         let sequence = SequenceState(model: model, limit: limit)
-        var sampler = Sampler(options: options.sampling)
-        var detokenizer = StreamingDetokenizer(tokenizer: model.model.tokenizer)
-        var history = prompt
-        var generated: [Int] = []
-        var text = ""
 
         let prefillStart = DispatchTime.now()
         var logits: [Float] = []
@@ -98,35 +90,15 @@ public final class Generator {
         let prefillSeconds = seconds(since: prefillStart)
 
         let decodeStart = DispatchTime.now()
-        var finish = GenerationResult.FinishReason.length
-        while generated.count < options.maxTokens {
-            let next = logits.withUnsafeBufferPointer { sampler.sample($0, history: history) }
-            if options.stopAtEndOfGeneration && model.model.tokenizer.isEndOfGeneration(next) {
-                finish = .endOfGeneration
-                break
-            }
-            generated.append(next)
-            history.append(next)
-            let piece = try detokenizer.append(next)
-            text += piece
-            if !piece.isEmpty && !onText(piece) {
-                finish = .cancelled
-                break
-            }
-            if generated.count == options.maxTokens || sequence.tokens.count + 1 >= limit { break }
+        while let next = try loop.next(logits, onText: onText) {
             logits = try sequence.step([next], depth: exit, model: model, workspace: workspace)
         }
-        let tail = detokenizer.finish()
-        if !tail.isEmpty {
-            text += tail
-            _ = onText(tail)
-        }
-        return GenerationResult(
-            tokens: generated, text: text, promptTokens: prompt.count, exit: exit, layerCount: config.layerCount, prefillSeconds: prefillSeconds,
-            decodeSeconds: seconds(since: decodeStart), finishReason: finish)
+        return loop.finish(
+            onText: onText, exit: exit, layerCount: config.layerCount, prefillSeconds: prefillSeconds,
+            decodeSeconds: seconds(since: decodeStart))
     }
 }
 
-func seconds(since start: DispatchTime) -> Double {
+public func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 }

@@ -13,6 +13,9 @@ public final class KVCache {
     public private(set) var capacity: Int
     /// Per position: layers `layers.lowerBound ..< depth[p]` hold its keys and values.
     public private(set) var depths: [Int] = []
+    /// Positions not yet filled through the last layer of the range: the only ones a step's
+    /// completeness check has to look at (at full depth, just the step's own new positions).
+    public private(set) var incomplete = Set<Int>()
     private var keys: [UnsafeMutablePointer<Float>]
     private var values: [UnsafeMutablePointer<Float>]
 
@@ -49,6 +52,7 @@ public final class KVCache {
     public func reserve(_ positions: Int) throws(ModelError) {
         guard positions <= limit else { throw .contextOverflow(needed: positions, limit: limit) }
         if positions > depths.count {
+            if !layers.isEmpty { incomplete.formUnion(depths.count..<positions) }
             depths.append(contentsOf: repeatElement(layers.lowerBound, count: positions - depths.count))
         }
         guard positions > capacity else { return }
@@ -76,11 +80,15 @@ public final class KVCache {
     func markFilled(layer: Int, position: Int) {
         assert(depths[position] == layer, "layers of a position fill in order")
         depths[position] = layer + 1
+        if layer + 1 == layers.upperBound { incomplete.remove(position) }
     }
 
     /// Forgets positions from `count` on (e.g. to rerun from a shared prefix).
     public func truncate(to count: Int) {
-        if count < depths.count { depths.removeLast(depths.count - count) }
+        if count < depths.count {
+            depths.removeLast(depths.count - count)
+            incomplete = incomplete.filter { $0 < count }
+        }
     }
 
     /// Bytes held.

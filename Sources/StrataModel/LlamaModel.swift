@@ -155,7 +155,8 @@ public final class LlamaModel: @unchecked Sendable {
             for p in positions where cache.depth(of: p) != layer {
                 throw .cacheGap(layer: layer + 1, position: p, depth: cache.depth(of: p))
             }
-            for q in 0..<last where !cache.holds(layer: layer, position: q) && !positions.contains(q) {
+            // Every position outside `incomplete` holds all of the cache's layers.
+            for q in cache.incomplete where q < last && !cache.holds(layer: layer, position: q) && !positions.contains(q) {
                 throw .cacheGap(layer: layer + 1, position: q, depth: cache.depth(of: q))
             }
         }
