@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -36,6 +38,10 @@ let package = Package(
         .systemLibrary(
             name: "CStrataNUMA",
             providers: [.apt(["libnuma-dev"])]
+        ),
+        .systemLibrary(
+            name: "CStrataZlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
 
         // MARK: - Numeric core
@@ -76,23 +82,28 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        /// The OpenAI-style HTTP API on the coordinator.
+        /// The OpenAI-style HTTP API on the coordinator: admission, depth policy, metrics.
         .target(
             name: "StrataHTTPAPI",
             dependencies: [
                 "StrataCluster", "StrataModel", "StrataTokenizer",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
+        /// Line charts rendered to PNG (a built-in bitmap font, zlib for compression).
+        .target(name: "StrataPlot", dependencies: ["CStrataZlib"], swiftSettings: strictSettings),
         /// The commands' logic, shared by the CLI and the tests.
         .target(
             name: "StrataApp",
             dependencies: [
                 "StrataModel", "StrataFormats", "StrataTokenizer", "StrataKernels", "StrataCluster", "StrataWire",
-                "CStrataKernels", "StrataHTTPAPI", .product(name: "Hummingbird", package: "hummingbird"),
+                "CStrataKernels", "StrataHTTPAPI", "StrataPlot", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -143,6 +154,11 @@ let package = Package(
                 "StrataCluster", "StrataApp", "StrataModel", "StrataWire", "StrataTestSupport", "StrataHTTPAPI",
                 "StrataTokenizer", .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataPlotTests",
+            dependencies: ["StrataPlot", "CStrataZlib"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -61,7 +61,7 @@ public struct ClusterSession: Sendable {
 /// Starts (or reaches) the workers, connects, assigns the split and returns a generator.
 public func startCluster(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    contextLimit: Int? = nil, executable: String = LocalWorkers.currentExecutable
+    contextLimit: Int? = nil, prefillChunk: Int = 64, executable: String = LocalWorkers.currentExecutable
 ) async throws -> ClusterSession {
     // The coordinator holds embeddings, final norm and head: bind no blocks.
     let loaded = try LoadedModel.load(path: modelPath, layers: 0..<0)
@@ -100,7 +100,8 @@ public func startCluster(
         let pool = try await computeGroup.next().submit { ComputePool(threadCount: engine.threadCount) }.get()
         let model = LlamaModel(model: loaded, pool: pool)
         return ClusterSession(
-            generator: ClusterGenerator(cluster: cluster, model: model, computeGroup: computeGroup), local: local,
+            generator: ClusterGenerator(cluster: cluster, model: model, computeGroup: computeGroup, prefillChunk: prefillChunk),
+            local: local,
             computeGroup: computeGroup)
     } catch {
         local?.terminate()
@@ -135,22 +136,78 @@ public func runClusterGenerate(
     }
 }
 
+/// How `strata serve` admits requests and picks depths.
+public struct ServeSettings: Sendable {
+    public var http: PeerAddress
+    /// "fixed" (every request at `depth`) or "adaptive" (the latency objective decides).
+    public var policy = "fixed"
+    /// The fixed policy's exit; the full model when nil.
+    public var depth: Int?
+    /// The adaptive policy's latency objective for a whole request, in milliseconds.
+    public var objectiveMs = 10_000.0
+    /// The sorted exits to move among; the model's own (its metadata), else 0.3…1.0 of the depth.
+    public var exits: [Int]?
+    public var maxRunning = 8
+    public var maxQueue = 64
+    public var prefillChunk = 64
+    public var maxPromptTokens: Int?
+    public var maxTokens = 4096
+
+    public init(http: PeerAddress) { self.http = http }
+
+    /// The scheduler's settings for a model of `layers` blocks.
+    public func scheduler(layers: Int, modelExits: [Int]?, headBlocks: Double) throws -> SchedulerSettings {
+        let exits = exits ?? modelExits ?? defaultSortedExits(layerCount: layers)
+        if let bad = exits.first(where: { !(1...layers).contains($0) }) {
+            throw AppError.invalidArgument("--exits: \(bad) is not in 1…\(layers)")
+        }
+        guard maxRunning >= 1, maxQueue >= 0, prefillChunk >= 1 else {
+            throw AppError.invalidArgument("--max-running and --prefill-chunk must be at least 1, --max-queue at least 0")
+        }
+        guard objectiveMs > 0 else { throw AppError.invalidArgument("--latency-objective-ms must be positive") }
+        let mode: DepthMode
+        switch policy {
+        case "fixed":
+            let k = depth ?? layers
+            guard (1...layers).contains(k) else { throw AppError.invalidArgument("--depth must be in 1…\(layers)") }
+            mode = .fixed(k)
+        case "adaptive":
+            mode = .adaptive
+        default:
+            throw AppError.invalidArgument("--depth-policy must be fixed or adaptive, not \(policy)")
+        }
+        var settings = SchedulerSettings(
+            layerCount: layers, exits: exits, mode: mode, adaptive: AdaptiveSettings(objective: objectiveMs / 1000),
+            headBlocks: headBlocks)
+        settings.maxRunning = maxRunning
+        settings.maxQueue = maxQueue
+        return settings
+    }
+}
+
 /// `strata serve`: the coordinator with its workers behind the HTTP API, until interrupted.
 /// `announce` receives the HTTP address once the server listens.
 public func runServe(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    http: PeerAddress, announce: @escaping @Sendable (String) -> Void
+    settings: ServeSettings, announce: @escaping @Sendable (String) -> Void
 ) async throws {
     let session = try await startCluster(
-        modelPath: modelPath, workers: workers, split: split, secretFile: secretFile, engine: engine)
-    let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
-    let api = APIServer(generator: session.generator, modelName: name)
-    let app = Application(
-        router: api.router(), configuration: .init(address: .hostname(http.host, port: http.port)),
-        onServerRunning: { channel in
-            announce("http://\(http.host):\(channel.localAddress?.port ?? http.port)")
-        })
+        modelPath: modelPath, workers: workers, split: split, secretFile: secretFile, engine: engine,
+        prefillChunk: settings.prefillChunk)
     do {
+        let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+        let model = session.generator.model.model
+        let scheduler = ServingScheduler(settings: try settings.scheduler(
+            layers: model.config.layerCount, modelExits: model.sortedExits, headBlocks: APIServer.headBlocks(model)))
+        var api = APIServer(generator: session.generator, modelName: name, scheduler: scheduler)
+        if let limit = settings.maxPromptTokens { api.maxPromptTokens = limit }
+        api.maxTokensLimit = settings.maxTokens
+        let http = settings.http
+        let app = Application(
+            router: api.router(), configuration: .init(address: .hostname(http.host, port: http.port)),
+            onServerRunning: { channel in
+                announce("http://\(http.host):\(channel.localAddress?.port ?? http.port)")
+            })
         try await app.runService()
     } catch {
         await session.shutdown()

@@ -59,11 +59,14 @@ public struct EngineOptions: Sendable {
 public enum AppError: Error, Equatable, Sendable, CustomStringConvertible {
     case noDefaultModel(String)
     case invalidArgument(String)
+    /// A server answered with an error status.
+    case server(status: Int, message: String)
 
     public var description: String {
         switch self {
         case .noDefaultModel(let p): "no model at \(p): run scripts/bootstrap.sh, or pass --model PATH"
         case .invalidArgument(let m): m
+        case .server(let status, let message): "the server answered \(status): \(message)"
         }
     }
 }

@@ -27,6 +27,9 @@ public final class Cluster: @unchecked Sendable {
         /// Micro-batches in the chain: batch id → the steps it carries.
         var inFlight: [UInt64: [QueuedStep]] = [:]
         var lost: String?
+        /// Rows sent through each stage, and micro-batches in the chain that reach it.
+        var stageRows: [Int] = []
+        var stageInFlight: [Int] = []
     }
 
     /// One sequence's step waiting to travel (rows and hidden as `step` received them).
@@ -77,6 +80,10 @@ public final class Cluster: @unchecked Sendable {
             throw ClusterError.notReady("the split \(split.map { "\($0.lowerBound)-\($0.upperBound)" }) does not cover blocks 0-\(config.layerCount) with one range per worker")
         }
         let cluster = Cluster(options: options, split: split, layerCount: config.layerCount, hiddenSize: config.hiddenSize, links: links, group: group)
+        cluster.state.withLock { s in
+            s.stageRows = Array(repeating: 0, count: split.count)
+            s.stageInFlight = Array(repeating: 0, count: split.count)
+        }
         box.cluster = cluster
         try await cluster.assign(config: config, modelHash: modelHash)
         return cluster
@@ -221,6 +228,10 @@ public final class Cluster: @unchecked Sendable {
                 let id = s.nextRequest
                 s.nextRequest += 1
                 s.inFlight[id] = taken
+                for (i, range) in split.enumerated() where range.lowerBound < first.exit && i < s.stageRows.count {
+                    s.stageRows[i] += rows
+                    s.stageInFlight[i] += 1
+                }
                 let tensor = WireTensor(
                     values: taken.flatMap(\.hidden), rows: rows, columns: hiddenSize, dtype: options.activationDType)
                 return (id, Forward(stepID: id, fromLayer: 0, exitLayer: UInt32(first.exit), rows: taken.flatMap(\.rows), hidden: tensor))
@@ -232,7 +243,7 @@ public final class Cluster: @unchecked Sendable {
 
     /// Hands each step its rows of a finished micro-batch.
     private func complete(_ result: ForwardResult) {
-        guard let steps = state.withLock({ $0.inFlight.removeValue(forKey: result.stepID) }) else { return }
+        guard let steps = takeInFlight(result.stepID) else { return }
         let total = steps.reduce(0) { $0 + $1.rows.count }
         if result.rows.count != total || result.hidden.columns != hiddenSize
             || steps.contains(where: { Int(result.layerReached) != $0.exit })
@@ -252,6 +263,30 @@ public final class Cluster: @unchecked Sendable {
             }
         }
         dispatch()
+    }
+
+    /// Removes a micro-batch from the chain's books.
+    private func takeInFlight(_ id: UInt64) -> [QueuedStep]? {
+        state.withLock { s in
+            guard let steps = s.inFlight.removeValue(forKey: id) else { return nil }
+            if let exit = steps.first?.exit {
+                for (i, range) in split.enumerated() where range.lowerBound < exit && i < s.stageInFlight.count {
+                    s.stageInFlight[i] -= 1
+                }
+            }
+            return steps
+        }
+    }
+
+    /// What each worker has been given: rows computed so far and micro-batches in flight.
+    public func load() -> [StageLoad] {
+        state.withLock { s in
+            links.indices.map { i in
+                StageLoad(
+                    worker: links[i].address.description, layers: split[i],
+                    rows: i < s.stageRows.count ? s.stageRows[i] : 0, inFlight: i < s.stageInFlight.count ? s.stageInFlight[i] : 0)
+            }
+        }
     }
 
     /// Drops the sequence's KV caches on every worker.
@@ -275,7 +310,7 @@ public final class Cluster: @unchecked Sendable {
             let id = report.requestID ?? frame.requestID
             if let c = controlReplies.withLock({ $0.removeValue(forKey: id) }) {
                 c.resume(returning: frame.message)
-            } else if let steps = state.withLock({ $0.inFlight.removeValue(forKey: id) }) {
+            } else if let steps = takeInFlight(id) {
                 for step in steps {
                     step.continuation.resume(throwing: ClusterError.remote(peer: address.description, message: report.message))
                 }
@@ -295,6 +330,7 @@ public final class Cluster: @unchecked Sendable {
             s.lost = address.description
             defer {
                 s.inFlight.removeAll()
+                s.stageInFlight = s.stageInFlight.map { _ in 0 }
                 s.queue.removeAll()
             }
             return s.inFlight.values.flatMap { $0 } + s.queue
@@ -306,6 +342,16 @@ public final class Cluster: @unchecked Sendable {
         }
         for c in control { c.resume(throwing: ClusterError.connectionLost(peer: address.description)) }
     }
+}
+
+/// One worker's share of the traffic.
+public struct StageLoad: Sendable, Equatable {
+    public var worker: String
+    public var layers: Range<Int>
+    /// Rows (token positions) sent through this worker's blocks so far.
+    public var rows: Int
+    /// Micro-batches in the chain that reach this worker.
+    public var inFlight: Int
 }
 
 /// Lets the links' callbacks reach the cluster created after them.

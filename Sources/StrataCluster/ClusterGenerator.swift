@@ -17,20 +17,26 @@ public final class ClusterGenerator: @unchecked Sendable {
     private let computeGroup: MultiThreadedEventLoopGroup
     private let workspace: Workspace
     private let nextID = Atomic<UInt64>(1)
+    /// Prompt tokens per step: a long prompt travels in chunks of this many, so the steps of
+    /// running sequences interleave with it instead of waiting for the whole prompt.
+    public let prefillChunk: Int
 
     /// - Parameter model: the coordinator's model: embeddings, final norm and head (no blocks needed).
-    public init(cluster: Cluster, model: LlamaModel, computeGroup: MultiThreadedEventLoopGroup) {
+    public init(cluster: Cluster, model: LlamaModel, computeGroup: MultiThreadedEventLoopGroup, prefillChunk: Int = 64) {
         self.cluster = cluster
         self.model = model
         self.computeGroup = computeGroup
+        self.prefillChunk = max(prefillChunk, 1)
         workspace = Workspace(config: model.config)
     }
 
     private var computeLoop: any EventLoop { computeGroup.next() }
 
-    /// Generates a continuation of `prompt`; `depth(step)` gives each step's exit (step 0 is the prompt).
+    /// Generates a continuation of `prompt`; `depth(step)` gives each step's exit (step 0 is the
+    /// prompt). `onProgress` hears when the prompt is done and each time a token is generated.
     public func generate(
         prompt: [Int], options: GenerationOptions, depth: (@Sendable (Int) -> Int)? = nil,
+        onProgress: (@Sendable (GenerationProgress) -> Void)? = nil,
         onText: @Sendable (String) -> Bool = { _ in true }
     ) async throws -> GenerationResult {
         let config = model.config
@@ -44,10 +50,20 @@ public final class ClusterGenerator: @unchecked Sendable {
         var depths = [depth?(0) ?? fixed]
 
         let prefillStart = DispatchTime.now()
-        var logits = try await runStep(prompt, depth: depths[0], record: record)
+        var start = 0
+        while prompt.count - start > prefillChunk {
+            try await runStep(Array(prompt[start..<(start + prefillChunk)]), depth: depths[0], record: record, head: false)
+            start += prefillChunk
+        }
+        var logits = try await runStep(Array(prompt[start...]), depth: depths[0], record: record)
+        onProgress?(.prefilled)
         let prefillSeconds = seconds(since: prefillStart)
         let decodeStart = DispatchTime.now()
-        while let next = try loop.next(logits, onText: onText) {
+        while true {
+            let before = loop.generated.count
+            let next = try loop.next(logits, onText: onText)
+            if loop.generated.count > before { onProgress?(.token) }
+            guard let next else { break }
             try Task.checkCancellation()
             let k = depth?(loop.generated.count) ?? fixed
             depths.append(k)
@@ -61,8 +77,10 @@ public final class ClusterGenerator: @unchecked Sendable {
     }
 
     /// One step: embed (and gather backfill rows) on the compute thread, run the chain, then
-    /// the exit head, batched with other sequences' heads. Returns the last new token's logits.
-    private func runStep(_ tokens: [Int], depth: Int, record: PipelineSequence) async throws -> [Float] {
+    /// the exit head, batched with other sequences' heads. Returns the last new token's logits
+    /// (nothing when `head` is false: a prompt chunk before the last).
+    @discardableResult
+    private func runStep(_ tokens: [Int], depth: Int, record: PipelineSequence, head: Bool = true) async throws -> [Float] {
         let model = self.model
         let box = UncheckedBox(record)
         let step = try await computeLoop.submit { try box.value.prepareStep(tokens, depth: depth, model: model) }.get()
@@ -74,7 +92,8 @@ public final class ClusterGenerator: @unchecked Sendable {
                 box.value.finishStep(step, newTokens: tokens, hidden: base)
             }
         }.get()
-        return try await head(Array(hidden[((step.rows.count - 1) * d)...]))
+        guard head else { return [] }
+        return try await self.head(Array(hidden[((step.rows.count - 1) * d)...]))
     }
 
     // MARK: - Batched exit head
@@ -119,6 +138,14 @@ public final class ClusterGenerator: @unchecked Sendable {
             }
         }
     }
+}
+
+/// What a generation reports as it goes.
+public enum GenerationProgress: Sendable {
+    /// The whole prompt has been processed.
+    case prefilled
+    /// One more token was generated.
+    case token
 }
 
 /// Carries a non-Sendable value into a job on the compute loop.

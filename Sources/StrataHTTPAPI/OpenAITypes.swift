@@ -24,8 +24,18 @@ public struct StopSequences: Codable, Sendable, Equatable {
 
 /// Strata's own per-request controls, in the body's `"strata"` object.
 public struct StrataRequestOptions: Codable, Sendable, Equatable {
-    /// Exit layer to answer from (1…L); the full model when absent.
+    /// Exit layer to answer from (1…L); the server's policy decides when absent.
     public var depth: Int?
+    /// The shallowest exit this request accepts.
+    public var min_depth: Int?
+    /// The latency this request wants, in milliseconds: the deepest exit predicted to meet it.
+    public var max_latency_ms: Double?
+
+    public init(depth: Int? = nil, min_depth: Int? = nil, max_latency_ms: Double? = nil) {
+        self.depth = depth
+        self.min_depth = min_depth
+        self.max_latency_ms = max_latency_ms
+    }
 }
 
 /// The sampling fields both endpoints share.
@@ -50,9 +60,15 @@ public struct CompletionRequest: Codable, Sendable {
     public var stop: StopSequences?
     public var stream: Bool?
     public var strata: StrataRequestOptions?
+    /// The same as `strata.min_depth` / `strata.max_latency_ms`, accepted at the top level too.
+    public var min_depth: Int?
+    public var max_latency_ms: Double?
 
     var sampling: SamplingFields {
-        SamplingFields(maxTokens: max_tokens, temperature: temperature, topP: top_p, seed: seed, stop: stop, stream: stream, strata: strata)
+        var controls = strata ?? StrataRequestOptions()
+        controls.min_depth = controls.min_depth ?? min_depth
+        controls.max_latency_ms = controls.max_latency_ms ?? max_latency_ms
+        return SamplingFields(maxTokens: max_tokens, temperature: temperature, topP: top_p, seed: seed, stop: stop, stream: stream, strata: controls)
     }
 }
 
@@ -67,9 +83,15 @@ public struct ChatCompletionRequest: Codable, Sendable {
     public var stop: StopSequences?
     public var stream: Bool?
     public var strata: StrataRequestOptions?
+    /// The same as `strata.min_depth` / `strata.max_latency_ms`, accepted at the top level too.
+    public var min_depth: Int?
+    public var max_latency_ms: Double?
 
     var sampling: SamplingFields {
-        SamplingFields(maxTokens: max_tokens, temperature: temperature, topP: top_p, seed: seed, stop: stop, stream: stream, strata: strata)
+        var controls = strata ?? StrataRequestOptions()
+        controls.min_depth = controls.min_depth ?? min_depth
+        controls.max_latency_ms = controls.max_latency_ms ?? max_latency_ms
+        return SamplingFields(maxTokens: max_tokens, temperature: temperature, topP: top_p, seed: seed, stop: stop, stream: stream, strata: controls)
     }
 }
 
@@ -77,6 +99,17 @@ public struct ChatCompletionRequest: Codable, Sendable {
 public struct StrataResponseInfo: Codable, Sendable, Equatable {
     public var depth: Int
     public var layers: Int
+    /// The depth policy in force when the request started ("fixed 30", "admin 21", "adaptive").
+    public var policy: String?
+    /// Time spent waiting for a place, in milliseconds.
+    public var queued_ms: Double?
+
+    public init(depth: Int, layers: Int, policy: String? = nil, queued_ms: Double? = nil) {
+        self.depth = depth
+        self.layers = layers
+        self.policy = policy
+        self.queued_ms = queued_ms
+    }
 }
 
 public struct Usage: Codable, Sendable, Equatable {

@@ -5,22 +5,44 @@ import NIOCore
 import StrataCluster
 import StrataModel
 import StrataTokenizer
+import Synchronization
 
 /// The OpenAI-style HTTP API over a cluster: `/v1/completions`, `/v1/chat/completions` (with SSE
-/// streaming), `/v1/models` and `/health`. Every answer states the depth it was served at, in the
-/// body (`"strata": {"depth": k}`, every streamed chunk too) and in the `x-strata-depth` header.
+/// streaming), `/v1/models`, `/health`, Prometheus `/metrics`, and the operator's `/admin/…`
+/// routes (depth policy, drain). Every answer states the depth it was served at, in the body
+/// (`"strata": {"depth": k}`, every streamed chunk too) and in the `x-strata-depth` header.
 public struct APIServer: Sendable {
     public let generator: ClusterGenerator
     public let modelName: String
+    public let scheduler: ServingScheduler
+    public let metrics: ServingMetrics
     /// Longest prompt accepted, in tokens.
     public var maxPromptTokens: Int
     /// Largest `max_tokens` accepted.
     public var maxTokensLimit = 4096
 
-    public init(generator: ClusterGenerator, modelName: String) {
+    /// - Parameter scheduler: admission and depth policy; by default full depth, 8 running and
+    ///   64 waiting requests.
+    public init(generator: ClusterGenerator, modelName: String, scheduler: ServingScheduler? = nil) {
         self.generator = generator
         self.modelName = modelName
-        maxPromptTokens = generator.model.config.contextLength / 2
+        let config = generator.model.config
+        self.scheduler = scheduler ?? ServingScheduler(settings: SchedulerSettings(
+            layerCount: config.layerCount, exits: defaultSortedExits(layerCount: config.layerCount),
+            mode: .fixed(config.layerCount), adaptive: AdaptiveSettings(objective: 10),
+            headBlocks: Self.headBlocks(generator.model.model)))
+        metrics = ServingMetrics(layerCount: config.layerCount)
+        maxPromptTokens = config.contextLength / 2
+    }
+
+    /// The LM head's bytes over one block's: what a token's trip through the head costs, in blocks.
+    public static func headBlocks(_ model: LoadedModel) -> Double {
+        let summary = model.tensorSummary
+        let block = summary.filter { $0.name.hasPrefix("blk.0.") || $0.name.hasPrefix("model.layers.0.") }.reduce(0) { $0 + $1.bytes }
+        let head = summary.first { ["output.weight", "lm_head.weight"].contains($0.name) }
+            ?? summary.first { ["token_embd.weight", "model.embed_tokens.weight"].contains($0.name) }
+        guard block > 0, let head else { return 1 }
+        return Double(head.bytes) / Double(block)
     }
 
     static let depthHeader = HTTPField.Name("x-strata-depth")!  // a valid token, fixed at compile time
@@ -30,7 +52,16 @@ public struct APIServer: Sendable {
         let router = Router()
         let api = self
         router.get("health") { _, _ -> Response in
-            api.json(["status": "ok", "layers": "\(api.generator.model.config.layerCount)"])
+            let status = api.scheduler.status()
+            return api.json(HealthBody(
+                status: status.draining ? "draining" : "ok", layers: status.layers, depth: status.depth,
+                running: status.running, queued: status.queued))
+        }
+        router.get("metrics") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            let text = api.metrics.exposition(status: api.scheduler.status(), load: api.generator.cluster.load())
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("v1/models") { _, _ -> Response in
             api.json(ModelList(data: [.init(id: api.modelName, object: "model", owned_by: "strata")], object: "list"))
@@ -42,67 +73,141 @@ public struct APIServer: Sendable {
         }
         router.post("v1/chat/completions") { request, context -> Response in
             let body = try await api.decode(ChatCompletionRequest.self, request, context)
-            guard !body.messages.isEmpty else { throw HTTPError(.badRequest, message: "messages is empty") }
+            guard !body.messages.isEmpty else { throw api.rejected(.badRequest, "messages is empty") }
             let tokenizer = api.generator.model.model.tokenizer
             let template: ChatTemplate
             do { template = try ChatTemplate.detect(tokenizer.spec.chatTemplate) } catch {
-                throw HTTPError(.badRequest, message: "\(error)")
+                throw api.rejected(.badRequest, "\(error)")
             }
             let bos = tokenizer.spec.bosID.flatMap { tokenizer.spec.tokens.indices.contains($0) ? tokenizer.spec.tokens[$0] : nil }
             let text = template.render(body.messages, addGenerationPrompt: true, bosToken: bos)
             let prompt = tokenizer.encode(text, addSpecial: false, parseSpecial: true)
             return try await api.serve(prompt: prompt, sampling: body.sampling, chat: true)
         }
+        router.get("admin/depth") { _, _ -> Response in api.json(api.scheduler.status()) }
+        router.post("admin/depth") { request, context -> Response in
+            let body = try await api.decode(DepthCommand.self, request, context)
+            try api.apply(body)
+            return api.json(api.scheduler.status())
+        }
+        router.post("admin/drain") { _, _ -> Response in api.json(await api.scheduler.drain()) }
+        router.post("admin/resume") { _, _ -> Response in
+            api.scheduler.resume()
+            return api.json(api.scheduler.status())
+        }
         return router
+    }
+
+    /// `{"depth": K}` caps every request at exit K; `{"depth": "auto"}` hands depth to the
+    /// adaptive policy; `{"depth": "fixed"}` serves every request at full depth.
+    func apply(_ command: DepthCommand) throws {
+        let layers = generator.model.config.layerCount
+        switch command.depth {
+        case .exit(let k):
+            guard (1...layers).contains(k) else { throw rejected(.badRequest, "depth must be in 1…\(layers), got \(k)") }
+            scheduler.setMode(.admin(k))
+        case .auto:
+            scheduler.setMode(.adaptive)
+        case .full:
+            scheduler.setMode(.fixed(layers))
+        }
     }
 
     // MARK: - Handling
 
+    /// An error answer, counted by outcome in the metrics.
+    func rejected(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> HTTPError {
+        let outcome = switch status {
+        case .tooManyRequests: "rejected_queue_full"
+        case .serviceUnavailable: "unavailable"
+        case .badRequest: "bad_request"
+        default: "error"
+        }
+        metrics.count(outcome: outcome)
+        return HTTPError(status, headers: headers, message: message)
+    }
+
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext) async throws -> T {
-        let buffer = try await request.body.collect(upTo: 4 << 20)
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: 4 << 20) } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw rejected(.contentTooLarge, "the request body is larger than 4 MiB")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw HTTPError(.badRequest, message: "invalid request body: \(describe(error))")
+            throw rejected(.badRequest, "invalid request body: \(describe(error))")
         }
     }
 
+    /// Checks the request, waits for a place (429 when the queue is full, 503 while draining),
+    /// then generates at the depth the scheduler gave it.
     private func serve(prompt: [Int], sampling: SamplingFields, chat: Bool) async throws -> Response {
         let config = generator.model.config
-        let depth = sampling.strata?.depth ?? config.layerCount
-        guard (1...config.layerCount).contains(depth) else {
-            throw HTTPError(.badRequest, message: "strata.depth must be in 1…\(config.layerCount), got \(depth)")
+        let layers = config.layerCount
+        let controls = sampling.strata ?? StrataRequestOptions()
+        if let depth = controls.depth, !(1...layers).contains(depth) {
+            throw rejected(.badRequest, "strata.depth must be in 1…\(layers), got \(depth)")
+        }
+        if let floor = controls.min_depth {
+            guard (1...layers).contains(floor) else { throw rejected(.badRequest, "min_depth must be in 1…\(layers), got \(floor)") }
+            if let depth = controls.depth, depth < floor {
+                throw rejected(.badRequest, "strata.depth \(depth) is below min_depth \(floor)")
+            }
+        }
+        if let budget = controls.max_latency_ms, !(budget > 0 && budget.isFinite) {
+            throw rejected(.badRequest, "max_latency_ms must be a positive number of milliseconds, got \(budget)")
         }
         let maxTokens = sampling.maxTokens ?? 256
         guard (1...maxTokensLimit).contains(maxTokens) else {
-            throw HTTPError(.badRequest, message: "max_tokens must be in 1…\(maxTokensLimit), got \(maxTokens)")
+            throw rejected(.badRequest, "max_tokens must be in 1…\(maxTokensLimit), got \(maxTokens)")
         }
-        guard !prompt.isEmpty else { throw HTTPError(.badRequest, message: "the prompt is empty") }
+        guard !prompt.isEmpty else { throw rejected(.badRequest, "the prompt is empty") }
         guard prompt.count <= maxPromptTokens else {
-            throw HTTPError(.badRequest, message: "the prompt has \(prompt.count) tokens; the limit is \(maxPromptTokens)")
+            throw rejected(.badRequest, "the prompt has \(prompt.count) tokens; the limit is \(maxPromptTokens)")
         }
-        var options = GenerationOptions(maxTokens: maxTokens, exit: depth)
+        var options = GenerationOptions(maxTokens: maxTokens, exit: layers)
         options.sampling = SamplingOptions(temperature: sampling.temperature ?? 0, topP: sampling.topP ?? 1, seed: sampling.seed)
-        do { try options.sampling.validate() } catch { throw HTTPError(.badRequest, message: "\(error)") }
+        do { try options.sampling.validate() } catch { throw rejected(.badRequest, "\(error)") }
         let stops = sampling.stop?.values.filter { !$0.isEmpty } ?? []
+
+        let ticket: Ticket
+        do {
+            ticket = try await scheduler.admit(DepthRequest(
+                depth: controls.depth, minDepth: controls.min_depth, maxLatency: controls.max_latency_ms.map { $0 / 1000 },
+                promptTokens: prompt.count, maxTokens: maxTokens))
+        } catch let error as AdmissionError {
+            switch error {
+            case .queueFull:
+                var headers = HTTPFields()
+                headers[.retryAfter] = "1"
+                throw rejected(.tooManyRequests, "\(error)", headers: headers)
+            case .draining, .belowMinimum:
+                throw rejected(.serviceUnavailable, "\(error)")
+            }
+        }
+        options.exit = ticket.depth
+        let policy = scheduler.status().mode
+        metrics.served(depth: ticket.depth, promptTokens: prompt.count)
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.lowercased()
-        let info = StrataResponseInfo(depth: depth, layers: config.layerCount)
+        let info = StrataResponseInfo(
+            depth: ticket.depth, layers: layers, policy: policy, queued_ms: (ticket.admitted - ticket.arrived) * 1000)
         var headers = HTTPFields()
-        headers[Self.depthHeader] = String(depth)
+        headers[Self.depthHeader] = String(ticket.depth)
+        let run = Run(api: self, ticket: ticket, prompt: prompt, options: options)
         if sampling.stream == true {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            let body = streamBody(prompt: prompt, options: options, stops: stops, chat: chat, id: id, info: info)
+            let body = streamBody(run, stops: stops, chat: chat, id: id, info: info)
             return Response(status: .ok, headers: headers, body: body)
         }
         let collector = StopCollector(stops: stops)
         let result: GenerationResult
         do {
-            result = try await generator.generate(prompt: prompt, options: options, onText: { collector.append($0).go })
+            result = try await run.generate(onText: { collector.append($0).go })
         } catch let error as ModelError {
-            throw HTTPError(.badRequest, message: "\(error)")
+            throw rejected(.badRequest, "\(error)")
         } catch {
-            throw HTTPError(.serviceUnavailable, message: "\(error)")
+            throw rejected(.serviceUnavailable, "\(error)")
         }
         let finish = collector.stopped ? "stop" : (result.finishReason == .endOfGeneration ? "stop" : "length")
         let usage = Usage(prompt_tokens: prompt.count, completion_tokens: result.tokens.count, total_tokens: prompt.count + result.tokens.count)
@@ -121,39 +226,77 @@ public struct APIServer: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: try encode(response)))
     }
 
+    /// One admitted request's generation: reports progress to the scheduler and the metrics,
+    /// and gives its place back however it ends.
+    struct Run: Sendable {
+        let api: APIServer
+        let ticket: Ticket
+        let prompt: [Int]
+        let options: GenerationOptions
+
+        func generate(onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationResult {
+            let scheduler = api.scheduler
+            let metrics = api.metrics
+            let ticket = ticket
+            let lastToken = LastTokenTime()
+            defer {
+                scheduler.finish(ticket)
+                let now = scheduler.clock.now()
+                metrics.finished(after: now - ticket.arrived)
+            }
+            do {
+                let result = try await api.generator.generate(
+                    prompt: prompt, options: options,
+                    onProgress: { event in
+                        switch event {
+                        case .prefilled:
+                            scheduler.prefilled(ticket)
+                        case .token:
+                            scheduler.generated(ticket)
+                            let now = scheduler.clock.now()
+                            let previous = lastToken.swap(now)
+                            if previous == nil { metrics.firstToken(after: now - ticket.arrived) }
+                            metrics.token(gap: previous.map { now - $0 })
+                        }
+                    },
+                    onText: onText)
+                metrics.count(outcome: "ok")
+                return result
+            } catch {
+                metrics.count(outcome: error is CancellationError ? "cancelled" : "error")
+                throw error
+            }
+        }
+    }
+
     /// Server-sent events: one chunk per piece of text, then a final chunk with the finish
     /// reason, then `data: [DONE]`. Generation stops when the client goes away.
-    private func streamBody(
-        prompt: [Int], options: GenerationOptions, stops: [String], chat: Bool, id: String, info: StrataResponseInfo
-    ) -> ResponseBody {
-        let generator = self.generator
+    private func streamBody(_ run: Run, stops: [String], chat: Bool, id: String, info: StrataResponseInfo) -> ResponseBody {
         let model = modelName
         let created = Int(Date().timeIntervalSince1970)
         return ResponseBody { writer in
             let (pieces, continuation) = AsyncStream<String>.makeStream()
             let collector = StopCollector(stops: stops)
             let task = Task {
-                let result = try? await generator.generate(
-                    prompt: prompt, options: options,
-                    onText: { piece in
-                        let (go, fresh) = collector.append(piece)
-                        if !fresh.isEmpty { continuation.yield(fresh) }
-                        return go
-                    })
+                let result = try? await run.generate(onText: { piece in
+                    let (go, fresh) = collector.append(piece)
+                    if !fresh.isEmpty { continuation.yield(fresh) }
+                    return go
+                })
                 continuation.finish()
                 return result
             }
-            func chunk(_ text: String?, finish: String?) throws -> ByteBuffer {
+            func chunk(_ text: String?, finish: String?, usage: Usage? = nil) throws -> ByteBuffer {
                 let body: ByteBuffer
                 if chat {
                     body = try encodeJSON(ChatCompletionResponse(
                         id: id, object: "chat.completion.chunk", created: created, model: model,
                         choices: [ChatChoice(index: 0, message: nil, delta: ChatDelta(role: nil, content: text), finish_reason: finish)],
-                        usage: nil, strata: info))
+                        usage: usage, strata: info))
                 } else {
                     body = try encodeJSON(CompletionResponse(
                         id: id, object: "text_completion", created: created, model: model,
-                        choices: [CompletionChoice(index: 0, text: text ?? "", finish_reason: finish)], usage: nil, strata: info))
+                        choices: [CompletionChoice(index: 0, text: text ?? "", finish_reason: finish)], usage: usage, strata: info))
                 }
                 var out = ByteBuffer(string: "data: ")
                 var copy = body
@@ -168,8 +311,11 @@ public struct APIServer: Sendable {
                 throw error
             }
             let result = await task.value
-            let finish = collector.stopped || result?.finishReason == .endOfGeneration ? "stop" : "length"
-            try await writer.write(chunk(nil, finish: finish))
+            let finish = collector.stopped || result?.finishReason == .endOfGeneration ? "stop" : (result == nil ? "error" : "length")
+            // The last chunk carries the usage counts too.
+            let generated = result?.tokens.count ?? 0
+            let usage = Usage(prompt_tokens: run.prompt.count, completion_tokens: generated, total_tokens: run.prompt.count + generated)
+            try await writer.write(chunk(nil, finish: finish, usage: usage))
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
         }
@@ -181,6 +327,67 @@ public struct APIServer: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: (try? encodeJSON(value)) ?? ByteBuffer()))
+    }
+}
+
+/// When the previous token of a request came (for the per-token latency).
+final class LastTokenTime: Sendable {
+    private let time = Mutex<Double?>(nil)
+    /// Stores `now` and returns the previous time.
+    func swap(_ now: Double) -> Double? {
+        time.withLock { t in
+            defer { t = now }
+            return t
+        }
+    }
+}
+
+struct HealthBody: Codable, Sendable {
+    var status: String
+    var layers: Int
+    var depth: Int
+    var running: Int
+    var queued: Int
+}
+
+/// The body of `POST /admin/depth`: `{"depth": 21}`, `{"depth": "auto"}` or `{"depth": "full"}`.
+public struct DepthCommand: Codable, Sendable, Equatable {
+    public enum Setting: Sendable, Equatable {
+        case exit(Int)
+        case auto
+        case full
+    }
+    public var depth: Setting
+
+    public init(depth: Setting) { self.depth = depth }
+}
+
+extension DepthCommand.Setting: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let k = try? container.decode(Int.self) {
+            self = .exit(k)
+            return
+        }
+        switch try container.decode(String.self) {
+        case "auto", "adaptive": self = .auto
+        case "full", "fixed": self = .full
+        case let other:
+            if let k = Int(other) {
+                self = .exit(k)
+            } else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "depth must be an exit number, \"auto\" or \"full\", not \"\(other)\"")
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .exit(let k): try container.encode(k)
+        case .auto: try container.encode("auto")
+        case .full: try container.encode("full")
+        }
     }
 }
 

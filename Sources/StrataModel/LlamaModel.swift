@@ -152,11 +152,13 @@ public final class LlamaModel: @unchecked Sendable {
         for (sequence, positions) in activeBySequence {
             let cache = caches[sequence]
             guard let last = positions.max() else { continue }
-            for p in positions where cache.depth(of: p) != layer {
+            // The error names the earliest position missing (sets iterate in no fixed order).
+            if let p = positions.filter({ cache.depth(of: $0) != layer }).min() {
                 throw .cacheGap(layer: layer + 1, position: p, depth: cache.depth(of: p))
             }
             // Every position outside `incomplete` holds all of the cache's layers.
-            for q in cache.incomplete where q < last && !cache.holds(layer: layer, position: q) && !positions.contains(q) {
+            let missing = cache.incomplete.filter { $0 < last && !cache.holds(layer: layer, position: $0) && !positions.contains($0) }
+            if let q = missing.min() {
                 throw .cacheGap(layer: layer + 1, position: q, depth: cache.depth(of: q))
             }
         }

@@ -91,3 +91,16 @@ public final class LoadedModel: Sendable {
             tensorSummary: summary)
     }
 }
+
+extension LoadedModel {
+    /// The metadata key a sorted (SoFT-trained) model lists its trained exits under.
+    public static let sortedExitsKey = "strata.sorted_exits"
+
+    /// The exits this model was trained to answer from, when its file records them; only
+    /// values within 1…L are kept.
+    public var sortedExits: [Int]? {
+        guard let values = gguf?.metadata.values[Self.sortedExitsKey]?.arrayValue else { return nil }
+        let exits = values.compactMap(\.intValue).filter { (1...config.layerCount).contains($0) }
+        return exits.isEmpty ? nil : Array(Set(exits)).sorted()
+    }
+}

@@ -9,7 +9,10 @@ struct Strata: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Serve and run LLaMA-architecture models that can answer from any sorted exit layer.",
-        subcommands: [Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Worker.self, Serve.self, Convert.self]
+        subcommands: [
+            Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Worker.self, Serve.self, Convert.self,
+            Submit.self, Depth.self, Drain.self, LoadTest.self,
+        ]
     )
 }
 
@@ -354,6 +357,33 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HTTP address to listen on, host:port.")
     var http = "127.0.0.1:8080"
 
+    @Option(name: .customLong("depth-policy"), help: "fixed (every request at --depth) or adaptive (the deepest exit that keeps --latency-objective-ms).")
+    var depthPolicy = "fixed"
+
+    @Option(help: "The fixed policy's exit (default: the full model).")
+    var depth: Int?
+
+    @Option(name: .customLong("latency-objective-ms"), help: "The adaptive policy's objective for a whole request's latency.")
+    var latencyObjectiveMs = 10_000.0
+
+    @Option(help: "Sorted exits the policy moves among, e.g. 9,15,21,30 (default: the model's own, else 0.3…1.0 of the depth).")
+    var exits: String?
+
+    @Option(name: .customLong("max-running"), help: "Requests generating at once (they share micro-batches).")
+    var maxRunning = 8
+
+    @Option(name: .customLong("max-queue"), help: "Requests waiting for a place; beyond this the server answers 429.")
+    var maxQueue = 64
+
+    @Option(name: .customLong("prefill-chunk"), help: "Prompt tokens per step, so long prompts do not stall running decodes.")
+    var prefillChunk = 64
+
+    @Option(name: .customLong("max-prompt-tokens"), help: "Longest prompt accepted (default: half the context).")
+    var maxPromptTokens: Int?
+
+    @Option(name: .customLong("max-tokens-limit"), help: "Largest max_tokens accepted.")
+    var maxTokensLimit = 4096
+
     @OptionGroup var clusterArguments: ClusterArguments
 
     @OptionGroup var engineArguments: EngineArguments
@@ -361,11 +391,196 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // Without a worker source, serve starts two local workers: the embedded default.
         let workers = try clusterArguments.source() ?? .local(2)
+        var settings = ServeSettings(http: try PeerAddress(parsing: http))
+        settings.policy = depthPolicy
+        settings.depth = depth
+        settings.objectiveMs = latencyObjectiveMs
+        if let exits {
+            guard case .layers(let layers) = try ExitSelection(parsing: exits) else { throw ValidationError("--exits takes layer numbers") }
+            settings.exits = layers
+        }
+        settings.maxRunning = maxRunning
+        settings.maxQueue = maxQueue
+        settings.prefillChunk = prefillChunk
+        settings.maxPromptTokens = maxPromptTokens
+        settings.maxTokens = maxTokensLimit
         try await runServe(
             modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
-            secretFile: clusterArguments.secretFile, engine: engineArguments.engine, http: try PeerAddress(parsing: http)
+            secretFile: clusterArguments.secretFile, engine: engineArguments.engine, settings: settings
         ) { url in
             FileHandle.standardError.write(Data("strata: serving on \(url)\n".utf8))
+        }
+    }
+}
+
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send one generation job to a running server and print the answer.")
+
+    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
+    var url = "http://127.0.0.1:8080"
+
+    @Option(help: "The prompt.")
+    var prompt: String
+
+    @Flag(help: "Send it as a chat message (the server applies the model's chat template).")
+    var chat = false
+
+    @Option(help: "A system message (with --chat).")
+    var system: String?
+
+    @Option(help: "Answer from this exit.")
+    var depth: Int?
+
+    @Option(name: .customLong("min-depth"), help: "The shallowest exit acceptable.")
+    var minDepth: Int?
+
+    @Option(name: .customLong("max-latency-ms"), help: "Ask for the deepest exit predicted to answer within this time.")
+    var maxLatencyMs: Double?
+
+    @Option(name: .customLong("max-tokens"), help: "Tokens to generate at most.")
+    var maxTokens = 256
+
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temperature: Float = 0
+
+    @Option(help: "Sampling seed.")
+    var seed: UInt64?
+
+    @Flag(help: "Print the answer as it is generated.")
+    var stream = false
+
+    func run() async throws {
+        var request = SubmitRequest(prompt: prompt)
+        request.chat = chat
+        request.system = system
+        request.depth = depth
+        request.minDepth = minDepth
+        request.maxLatencyMs = maxLatencyMs
+        request.maxTokens = maxTokens
+        request.temperature = temperature
+        request.seed = seed
+        request.stream = stream
+        let outcome = try await runSubmit(url: url, request) { piece in
+            FileHandle.standardOutput.write(Data(piece.utf8))
+        }
+        print("")
+        let depthText = outcome.depth.map { "depth \($0)" } ?? "depth unknown"
+        let tokens = outcome.completionTokens.map { "\($0) tokens" } ?? ""
+        FileHandle.standardError.write(Data(String(
+            format: "strata: %@, %@, %@, %.2f s\n", depthText, tokens, outcome.finishReason ?? "-", outcome.seconds).utf8))
+    }
+}
+
+struct Depth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or set a running server's depth policy.",
+        discussion: """
+            strata depth --url URL status        the policy, current depth, queue and predictions
+            strata depth --url URL set 21        cap every request at exit 21 (drain load by lowering depth)
+            strata depth --url URL set auto      the adaptive policy decides
+            strata depth --url URL set full      every request at full depth
+            """)
+
+    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
+    var url = "http://127.0.0.1:8080"
+
+    @Flag(help: "Print the status as JSON.")
+    var json = false
+
+    @Argument(help: "status, or set followed by an exit number, auto or full.")
+    var words: [String] = ["status"]
+
+    func validate() throws {
+        switch words.first {
+        case "status": if words.count != 1 { throw ValidationError("status takes no value") }
+        case "set": if words.count != 2 { throw ValidationError("set takes one value: an exit number, auto or full") }
+        default: throw ValidationError("expected status or set K|auto|full")
+        }
+    }
+
+    func run() async throws {
+        let status = try await runDepth(url: url, set: words.first == "set" ? words[1] : nil)
+        print(json ? try prettyJSON(status) : describe(status))
+    }
+}
+
+struct Drain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a server admitting new requests, wait for the admitted ones to finish, and report.")
+
+    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
+    var url = "http://127.0.0.1:8080"
+
+    @Flag(help: "Admit requests again after a drain.")
+    var resume = false
+
+    func run() async throws {
+        print(try await runDrain(url: url, resume: resume))
+    }
+}
+
+struct LoadTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadtest",
+        abstract: "Open-loop Poisson load against a running server: throughput, latency percentiles, depth mix, plot.")
+
+    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
+    var url = "http://127.0.0.1:8080"
+
+    @Option(help: "Mean arrivals per second.")
+    var rate: Double
+
+    @Option(help: "Seconds to send for.")
+    var duration: Double
+
+    @Option(help: "Prompts: JSON lines (prompt / instruction / question) or one per line (default: a built-in set).")
+    var prompts: String?
+
+    @Option(name: .customLong("max-tokens"), help: "Tokens per answer.")
+    var maxTokens = 32
+
+    @Option(name: .customLong("max-requests"), help: "Send at most this many (default: twice the expected count).")
+    var maxRequests: Int?
+
+    @Flag(help: "Plain completions instead of chat.")
+    var completions = false
+
+    @Option(help: "Seed of the arrival times.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Ask for this exit in every request.")
+    var depth: Int?
+
+    @Option(name: .customLong("max-latency-ms"), help: "Send max_latency_ms with every request.")
+    var maxLatencyMs: Double?
+
+    @Option(help: "Write the full report (with every request) as JSON here.")
+    var json: String?
+
+    @Option(help: "Write a PNG plot over time here (offered load, depth, p50/p99 latency).")
+    var plot: String?
+
+    func run() async throws {
+        var config = LoadTestConfig(url: url, rate: rate, duration: duration)
+        if let prompts { config.prompts = try LoadTestConfig.loadPrompts(path: prompts) }
+        config.chat = !completions
+        config.maxTokens = maxTokens
+        config.maxRequests = maxRequests
+        config.seed = seed
+        config.depth = depth
+        config.maxLatencyMs = maxLatencyMs
+        let report = try await runLoadTest(config) { line in
+            FileHandle.standardError.write(Data("\r\(line)".utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        print(describe(report))
+        if let json {
+            try Data(try prettyJSON(report).utf8).write(to: URL(fileURLWithPath: json))
+            print("report: \(json)")
+        }
+        if let plot {
+            try writeLoadTestPlot(report, to: plot)
+            print("plot: \(plot)")
         }
     }
 }

@@ -29,6 +29,24 @@ import Testing
         for s in servers { await s.stop() }
     }
 
+    @Test func promptsInChunksGiveTheSameTokens() async throws {
+        guard let model = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(2, model: model)
+        // 12 prompt tokens in steps of 5, 5 and 2.
+        let session = try await startCluster(
+            modelPath: model, workers: .addresses(servers.map(\.boundAddress)), split: [0..<15, 15..<30], secretFile: nil,
+            engine: EngineOptions(threads: 1), prefillChunk: 5)
+        for exit in [30, 9] {
+            var options = GenerationOptions(maxTokens: 10, exit: exit)
+            options.stopAtEndOfGeneration = false
+            let distributed = try await session.generator.generate(prompt: Self.prompt, options: options)
+            let single = try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 10, exit: exit)
+            #expect(distributed.tokens == single, "exit \(exit)")
+        }
+        await session.shutdown()
+        for s in servers { await s.stop() }
+    }
+
     @Test func depthScheduleAcrossStagesEqualsCacheFreeRecomputation() async throws {
         guard let path = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(3, model: path)
