@@ -51,6 +51,9 @@ public struct AdaptiveSettings: Sendable, Equatable {
     public var raiseUtilisation = 0.8
     /// … for this long (seconds).
     public var raiseHold = 5.0
+    /// At the shallowest exit, refuse a request that would wait when the work present (running,
+    /// queued and its own) would take longer than this share of the objective to get through.
+    public var shedAbove = 0.7
     /// Least time between two changes (seconds).
     public var minimumDwell = 1.0
 

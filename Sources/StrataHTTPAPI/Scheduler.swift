@@ -53,12 +53,19 @@ public enum AdmissionError: Error, Equatable, CustomStringConvertible {
     case draining
     /// 503: the operator's cap is below what the request needs.
     case belowMinimum(minDepth: Int, cap: Int)
+    /// 503: under the adaptive policy, even the shallowest exit is predicted to miss the
+    /// objective; admitting more would only make every answer late.
+    case overloaded(predicted: Double, objective: Double, exit: Int)
 
     public var description: String {
         switch self {
         case .queueFull(let limit): "the server is at capacity: \(limit) requests are already waiting; retry later"
         case .draining: "the server is draining and admits no new requests"
         case .belowMinimum(let m, let cap): "min_depth \(m) is above the operator's depth cap of \(cap)"
+        case .overloaded(let predicted, let objective, let exit):
+            String(
+                format: "the server is overloaded: even at exit %d a request is predicted to take %.1f s, over the %.1f s objective; retry later",
+                exit, predicted, objective)
         }
     }
 }
@@ -207,6 +214,10 @@ public final class ServingScheduler: Sendable {
             if s.running.count < s.settings.maxRunning && s.queue.isEmpty {
                 return .success(Self.start(id: id, request, arrived: now, now: now, &s))
             }
+            if let refusal = Self.shed(request, now: now, s) {
+                s.rejected += 1
+                return .failure(refusal)
+            }
             guard s.queue.count < s.settings.maxQueue else {
                 s.rejected += 1
                 return .failure(AdmissionError.queueFull(limit: s.settings.maxQueue))
@@ -285,6 +296,25 @@ public final class ServingScheduler: Sendable {
         if s.running.isEmpty { s.rate.setBusy(true, at: now) }
         s.running[id] = Running(depth: depth, promptTokens: request.promptTokens, maxTokens: request.maxTokens)
         return Ticket(id: id, depth: depth, arrived: arrived, admitted: now)
+    }
+
+    /// Load shedding under the adaptive policy: once the policy is at its shallowest exit and
+    /// the work already running and queued, served there, would take longer than the objective
+    /// to get through, a request that would have to wait is refused at once rather than queued
+    /// (an explicit `depth` or `min_depth` is no exception: it would only be slower). This
+    /// looks at work present, not at the noisier offered-load estimate.
+    private static func shed(_ request: DepthRequest, now: Double, _ s: State) -> AdmissionError? {
+        guard case .adaptive = s.settings.mode, s.adaptive.index == 0, let exit = s.settings.exits.first,
+            let rate = s.rate.rate(now: now)
+        else { return nil }
+        var work = s.rate.units(depth: exit, promptTokens: request.promptTokens, tokens: request.maxTokens)
+        for r in s.running.values {
+            work += s.rate.units(depth: r.depth, promptTokens: r.prefilled ? 0 : r.promptTokens, tokens: max(r.maxTokens - r.generated, 0))
+        }
+        for w in s.queue { work += s.rate.units(depth: exit, promptTokens: w.request.promptTokens, tokens: w.request.maxTokens) }
+        let predicted = work / rate
+        guard predicted > s.settings.adaptive.objective * s.settings.adaptive.shedAbove else { return nil }
+        return .overloaded(predicted: predicted, objective: s.settings.adaptive.objective, exit: exit)
     }
 
     private static func chooseDepth(_ request: DepthRequest, arrived: Double, now: Double, _ s: inout State) -> Int {

@@ -181,6 +181,10 @@ public struct APIServer: Sendable {
                 var headers = HTTPFields()
                 headers[.retryAfter] = "1"
                 throw rejected(.tooManyRequests, "\(error)", headers: headers)
+            case .overloaded:
+                var headers = HTTPFields()
+                headers[.retryAfter] = "2"
+                throw rejected(.serviceUnavailable, "\(error)", headers: headers)
             case .draining, .belowMinimum:
                 throw rejected(.serviceUnavailable, "\(error)")
             }

@@ -147,6 +147,17 @@ final class SimulatedCluster: @unchecked Sendable {
         #expect(meanDepth < 25 && meanDepth >= 9)
     }
 
+    @Test func beyondWhatTheShallowestExitCanServeTheAdaptivePolicyShedsLoad() {
+        // Four times the full-depth capacity: more than exit 9 can serve (2.4× here).
+        let sim = SimulatedCluster(mode: .adaptive, capacity: 2000, objective: Self.objective)
+        let full = 2000 / sim.fullDepthCost
+        sim.run(until: 200, rate: { t in t < 20 ? 0.4 * full : 4 * full })
+        #expect(sim.refused > 0)
+        let p99 = sim.p99(arrivedIn: 60...200)
+        #expect(p99 <= Self.objective, "p99 \(p99) s of the admitted requests")
+        #expect(sim.finished.filter { $0.arrived > 60 }.allSatisfy { $0.depth == 9 })
+    }
+
     @Test func fixedDepthLetsTheQueueGrowUnderTheSameLoad() {
         let sim = SimulatedCluster(mode: .fixed(30), capacity: 2000, objective: Self.objective)
         sim.run(until: 300, rate: Self.phases(capacity: 2000, cost: sim.fullDepthCost))
