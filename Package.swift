@@ -93,6 +93,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        /// Sorted Fine-Tuning: a trainable LLaMA (forward and backward), AdamW, data, checkpoints, GGUF export.
+        .target(
+            name: "StrataTrain",
+            dependencies: ["StrataModel", "StrataFormats", "StrataKernels", "StrataTokenizer", "CStrataBLAS", "CStrataKernels"],
+            swiftSettings: strictSettings
+        ),
         /// Line charts rendered to PNG (a built-in bitmap font, zlib for compression).
         .target(name: "StrataPlot", dependencies: ["CStrataZlib"], swiftSettings: strictSettings),
         /// The commands' logic, shared by the CLI and the tests.
@@ -100,7 +106,7 @@ let package = Package(
             name: "StrataApp",
             dependencies: [
                 "StrataModel", "StrataFormats", "StrataTokenizer", "StrataKernels", "StrataCluster", "StrataWire",
-                "CStrataKernels", "StrataHTTPAPI", "StrataPlot", .product(name: "Hummingbird", package: "hummingbird"),
+                "CStrataKernels", "StrataHTTPAPI", "StrataPlot", "StrataTrain", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -154,6 +160,11 @@ let package = Package(
                 "StrataCluster", "StrataApp", "StrataModel", "StrataWire", "StrataTestSupport", "StrataHTTPAPI",
                 "StrataTokenizer", .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StrataTrainTests",
+            dependencies: ["StrataTrain", "StrataModel", "StrataFormats", "StrataKernels", "StrataTokenizer", "StrataTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

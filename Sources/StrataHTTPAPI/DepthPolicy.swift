@@ -147,13 +147,6 @@ public struct AdaptiveDepth: Sendable {
     }
 }
 
-/// The sorted exits of an `L`-block model when its file names none: the Sorted LLaMA
-/// fractions 0.3, 0.4, …, 1.0 of the depth (9, 12, …, 30 for 30 blocks).
-public func defaultSortedExits(layerCount: Int) -> [Int] {
-    let exits = (3...10).map { Int((Double(layerCount) * Double($0) / 10).rounded()) }
-    return Array(Set(exits.map { min(max($0, 1), layerCount) })).sorted()
-}
-
 /// Measures how much work the cluster gets through per second, in block-tokens: a token
 /// decoded at exit k costs k blocks plus the head (counted as `headBlocks` blocks); a prompt
 /// token costs `promptWeight` of a decoded one, as prompts travel in batches.

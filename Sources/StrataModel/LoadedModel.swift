@@ -93,14 +93,14 @@ public final class LoadedModel: Sendable {
 }
 
 extension LoadedModel {
-    /// The metadata key a sorted (SoFT-trained) model lists its trained exits under.
-    public static let sortedExitsKey = "strata.sorted_exits"
+    /// The exits this model was trained to answer from (its `strata.exits` metadata), or nil
+    /// for an ordinary model.
+    public var sortedExits: [Int]? { config.sortedExits.isEmpty ? nil : config.sortedExits.sorted() }
+}
 
-    /// The exits this model was trained to answer from, when its file records them; only
-    /// values within 1…L are kept.
-    public var sortedExits: [Int]? {
-        guard let values = gguf?.metadata.values[Self.sortedExitsKey]?.arrayValue else { return nil }
-        let exits = values.compactMap(\.intValue).filter { (1...config.layerCount).contains($0) }
-        return exits.isEmpty ? nil : Array(Set(exits)).sorted()
-    }
+/// The sorted exits of an `L`-block model when its file names none: the Sorted LLaMA
+/// fractions 0.3, 0.4, …, 1.0 of the depth (9, 12, …, 30 for 30 blocks).
+public func defaultSortedExits(layerCount: Int) -> [Int] {
+    let exits = (3...10).map { Int((Double(layerCount) * Double($0) / 10).rounded()) }
+    return Array(Set(exits.map { min(max($0, 1), layerCount) })).sorted()
 }

@@ -11,7 +11,7 @@ struct Strata: AsyncParsableCommand {
         abstract: "Serve and run LLaMA-architecture models that can answer from any sorted exit layer.",
         subcommands: [
             Info.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Worker.self, Serve.self, Convert.self,
-            Submit.self, Depth.self, Drain.self, LoadTest.self,
+            Submit.self, Depth.self, Drain.self, LoadTest.self, Soft.self, Eval.self,
         ]
     )
 }
@@ -580,6 +580,191 @@ struct LoadTest: AsyncParsableCommand {
         }
         if let plot {
             try writeLoadTestPlot(report, to: plot)
+            print("plot: \(plot)")
+        }
+    }
+}
+
+struct Soft: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sorted Fine-Tuning: train every chosen exit through the shared norm and head (or --method sft, the last only).",
+        discussion: """
+            Checkpoints go to --checkpoint (default OUT.ckpt) every --checkpoint-every steps and on
+            Ctrl-C or SIGTERM; run the same command with --resume to continue exactly where it stopped.
+            """)
+
+    @Option(help: "The base model, a GGUF file (default: the installed SmolLM2).")
+    var model: String?
+
+    @Option(help: "Training data: JSON lines with instruction, input, output.")
+    var data: String
+
+    @Option(help: "The exits B, e.g. 9,12,15,18,21,24,27,30 (default: 0.3…1.0 of the depth).")
+    var exits: String?
+
+    @Option(help: "soft (every exit of B) or sft (the last layer only: the baseline).")
+    var method = "soft"
+
+    @Option(help: "Optimizer steps (default: from --epochs).")
+    var steps: Int?
+
+    @Option(help: "Passes over the data (default 1) when --steps is not given.")
+    var epochs: Double?
+
+    @Option(help: "Peak learning rate (cosine decay to a tenth of it).")
+    var lr = 1e-4
+
+    @Option(name: .customLong("warmup"), help: "Warm-up steps (default: 5% of the steps, at most 100).")
+    var warmup: Int?
+
+    @Option(name: .customLong("weight-decay"), help: "AdamW's decoupled weight decay (not on norms).")
+    var weightDecay = 0.0
+
+    @Option(help: "Clip the global gradient norm to this.")
+    var clip = 1.0
+
+    @Option(name: .customLong("seq-len"), help: "Longest example in tokens (longer ones are cut).")
+    var seqLen = 256
+
+    @Option(name: .customLong("batch-tokens"), help: "Tokens per micro-batch (examples are packed).")
+    var batchTokens = 512
+
+    @Option(help: "Micro-batches per optimizer step.")
+    var accumulate = 8
+
+    @Option(help: "Data-order seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Use only the first N examples of the file.")
+    var limit: Int?
+
+    @Option(help: "Checkpoint file (default: OUT.ckpt).")
+    var checkpoint: String?
+
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
+    var checkpointEvery = 10
+
+    @Flag(help: "Continue from the checkpoint.")
+    var resume = false
+
+    @Option(name: .customLong("type"), help: "The output's tensor type: q8_0 or f32.")
+    var type = "q8_0"
+
+    @Option(help: "Append every step's losses here as JSON lines.")
+    var log: String?
+
+    @Option(help: "Write a PNG of the per-exit losses (needs --log).")
+    var plot: String?
+
+    @Option(help: "The sorted model to write.")
+    var out: String
+
+    @OptionGroup var engineArguments: EngineArguments
+
+    func run() async throws {
+        var config = SoftConfig(modelPath: try resolveModelPath(model), dataPath: data, outPath: out, threads: engineArguments.engine.threadCount)
+        config.method = method
+        if let exits {
+            guard case .layers(let layers) = try ExitSelection(parsing: exits) else { throw ValidationError("--exits takes layer numbers") }
+            config.exits = layers.sorted()
+        }
+        config.exportType = type
+        config.steps = steps
+        config.epochs = epochs
+        config.learningRate = lr
+        config.warmupSteps = warmup
+        config.weightDecay = weightDecay
+        config.clip = clip
+        config.sequenceLength = seqLen
+        config.batchTokens = batchTokens
+        config.accumulate = accumulate
+        config.seed = seed
+        config.limit = limit
+        config.checkpointPath = checkpoint
+        config.checkpointEvery = checkpointEvery
+        config.resume = resume
+        config.logPath = log
+        config.plotPath = plot
+        let outcome = try await runSoft(config) { line in FileHandle.standardError.write(Data((line.hasPrefix("\r") ? line : line + "\n").utf8)) }
+        let losses = outcome.lastLosses.sorted { $0.key < $1.key }.map { String(format: "%d:%.3f", $0.key, $0.value) }.joined(separator: " ")
+        print(String(format: "%d/%d steps, %.0f tokens/s (median step), last losses %@", outcome.steps, outcome.totalSteps, outcome.tokensPerSecond, losses))
+        if let exported = outcome.exported { print("model: \(exported)") }
+        print("checkpoint: \(outcome.checkpoint)")
+    }
+
+    func validate() throws {
+        if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if seqLen < 8 || batchTokens < seqLen { throw ValidationError("--seq-len must be at least 8 and at most --batch-tokens") }
+        if accumulate < 1 || checkpointEvery < 1 { throw ValidationError("--accumulate and --checkpoint-every must be at least 1") }
+        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if plot != nil && log == nil { throw ValidationError("--plot needs --log") }
+        if !["soft", "sft"].contains(method) { throw ValidationError("--method must be soft or sft") }
+        if !["q8_0", "f32"].contains(type) { throw ValidationError("--type must be q8_0 or f32") }
+    }
+}
+
+struct Eval: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per exit: perplexity of reference answers, agreement and KL with the last exit, QA exact match.")
+
+    @Option(help: "A model to evaluate; repeat to compare several.")
+    var model: [String] = []
+
+    @Option(help: "A name for each --model in the table and plot, in the same order.")
+    var label: [String] = []
+
+    @Option(help: "Held-out instructions with reference answers (JSON lines).")
+    var data: String?
+
+    @Option(help: "Questions with answer aliases (JSON lines: question, answers).")
+    var qa: String?
+
+    @Option(help: "Exits to evaluate (default: the model's recorded exits, else 0.3…1.0 of the depth).")
+    var exits: String?
+
+    @Option(help: "Instructions to use from --data.")
+    var limit = 200
+
+    @Option(name: .customLong("qa-limit"), help: "Questions to use from --qa.")
+    var qaLimit = 200
+
+    @Option(name: .customLong("seq-len"), help: "Longest example in tokens.")
+    var seqLen = 512
+
+    @Flag(help: "f32 activations against dequantised weights (slower; no activation quantisation).")
+    var exact = false
+
+    @Option(help: "Write the figures as JSON here.")
+    var json: String?
+
+    @Option(help: "Write a PNG of each metric against exit depth here.")
+    var plot: String?
+
+    @OptionGroup var engineArguments: EngineArguments
+
+    func run() async throws {
+        var config = EvalConfig(models: try (model.isEmpty ? [nil] : model.map { Optional($0) }).map(resolveModelPath), engine: engineArguments.engine)
+        config.labels = label.isEmpty ? nil : label
+        config.dataPath = data
+        config.qaPath = qa
+        if let exits {
+            guard case .layers(let layers) = try ExitSelection(parsing: exits) else { throw ValidationError("--exits takes layer numbers") }
+            config.exits = layers
+        }
+        config.limit = limit
+        config.qaLimit = qaLimit
+        config.sequenceLength = seqLen
+        config.exact = exact
+        let report = try await runEval(config) { line in FileHandle.standardError.write(Data("\r\(line)   ".utf8)) }
+        FileHandle.standardError.write(Data("\n".utf8))
+        print(evalTable(report))
+        if let json {
+            try Data(try prettyJSON(report).utf8).write(to: URL(fileURLWithPath: json))
+            print("report: \(json)")
+        }
+        if let plot {
+            try writeEvalPlot(report, to: plot)
             print("plot: \(plot)")
         }
     }
