@@ -9,16 +9,25 @@ import Synchronization
 /// The coordinator's view of a running chain of workers: it plans and assigns the split,
 /// sends steps to the first stage, and matches the exit stage's results to the waiting step.
 ///
-/// SAFETY (`@unchecked Sendable`): the queue, micro-batches in flight and request ids are guarded by `state`; the
-/// links and assignment are immutable after `connect`.
+/// When a worker is lost (its connection closes, or it stops answering heartbeats), the chain
+/// keeps serving every exit the stages before it still reach: steps that needed the lost stage
+/// fail with `ClusterError.stageLost` and the caller retries shallower. The coordinator keeps
+/// dialling the lost address; when a worker answers there it is assigned the same blocks, its
+/// upstream stage is re-linked to it, and the full depth is back.
+///
+/// SAFETY (`@unchecked Sendable`): the links, queue, micro-batches in flight, lost stages and
+/// request ids are guarded by `state`; the split and assignment settings are immutable.
 public final class Cluster: @unchecked Sendable {
     public let options: ClusterOptions
     public let split: [Range<Int>]
     public let layerCount: Int
     public let hiddenSize: Int
-    private let links: [PeerLink]
     private let group: MultiThreadedEventLoopGroup
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    private let config: LlamaConfig
+    private let modelHash: ModelHash
+    private let handshake: CoordinatorHandshake.Configuration
+    private let box: ClusterBox
 
     private struct State {
         var nextRequest: UInt64 = 1
@@ -26,10 +35,19 @@ public final class Cluster: @unchecked Sendable {
         var queue: [QueuedStep] = []
         /// Micro-batches in the chain: batch id → the steps it carries.
         var inFlight: [UInt64: [QueuedStep]] = [:]
-        var lost: String?
+        var links: [PeerLink]
+        /// Stages whose worker is gone, and since when (for the status).
+        var lostStages: [Int: String] = [:]
+        /// When each link last delivered a frame (monotonic seconds).
+        var lastHeard: [Double]
+        /// Which connection to each stage is current: a closing older one is not a loss.
+        var generations: [Int]
+        var shutDown = false
+        /// The first block of every stage lost so far, in order (its count is the loss epoch).
+        var losses: [Int] = []
         /// Rows sent through each stage, and micro-batches in the chain that reach it.
-        var stageRows: [Int] = []
-        var stageInFlight: [Int] = []
+        var stageRows: [Int]
+        var stageInFlight: [Int]
     }
 
     /// One sequence's step waiting to travel (rows and hidden as `step` received them).
@@ -42,16 +60,45 @@ public final class Cluster: @unchecked Sendable {
 
     /// Micro-batches allowed in the chain at once: one per stage keeps every stage busy, one
     /// more covers the trip back to the coordinator.
-    private var maxInFlight: Int { links.count + 1 }
+    private var maxInFlight: Int { split.count + 1 }
 
-    private init(options: ClusterOptions, split: [Range<Int>], layerCount: Int, hiddenSize: Int, links: [PeerLink], group: MultiThreadedEventLoopGroup) {
+    private init(
+        options: ClusterOptions, split: [Range<Int>], config: LlamaConfig, modelHash: ModelHash, links: [PeerLink],
+        group: MultiThreadedEventLoopGroup, handshake: CoordinatorHandshake.Configuration, box: ClusterBox
+    ) {
         self.options = options
         self.split = split
-        self.layerCount = layerCount
-        self.hiddenSize = hiddenSize
-        self.links = links
+        self.config = config
+        self.modelHash = modelHash
+        layerCount = config.layerCount
+        hiddenSize = config.hiddenSize
         self.group = group
+        self.handshake = handshake
+        self.box = box
+        let now = monotonicSeconds()
+        state = Mutex(State(
+            links: links, lastHeard: Array(repeating: now, count: links.count), generations: Array(repeating: 0, count: links.count),
+            stageRows: Array(repeating: 0, count: links.count), stageInFlight: Array(repeating: 0, count: links.count)))
     }
+
+    /// A snapshot of the links.
+    private var links: [PeerLink] { state.withLock { $0.links } }
+
+    /// The deepest exit every stage up to it can serve now: the full depth, or the first block
+    /// of the earliest lost stage (0 when the first stage is lost).
+    public var reachableDepth: Int {
+        state.withLock { s in s.lostStages.keys.map { split[$0].lowerBound }.min() ?? layerCount }
+    }
+
+    /// Losses since `epoch` (a count from an earlier call): the new epoch, and the first block
+    /// of the shallowest stage lost since, whose caches — and the caches of every later stage a
+    /// sequence went through — cannot be trusted.
+    public func losses(since epoch: Int) -> (epoch: Int, shallowest: Int?) {
+        state.withLock { s in (s.losses.count, epoch < s.losses.count ? s.losses[max(epoch, 0)...].min() : nil) }
+    }
+
+    /// Workers lost and not yet back, by address.
+    public var lostWorkers: [String] { state.withLock { s in s.lostStages.keys.sorted().compactMap { s.lostStages[$0] } } }
 
     /// Connects to every worker, checks identities, assigns the split and waits until every
     /// stage is ready.
@@ -63,12 +110,9 @@ public final class Cluster: @unchecked Sendable {
             role: .coordinator, modelHash: modelHash, secret: options.secret, requiresLocalModel: false)
         var links: [PeerLink] = []
         do {
-            for address in options.workers {
-                let link = try await PeerLink.connect(
-                    to: address, group: group, handshake: handshake, limits: options.limits,
-                    onFrame: { frame in box.cluster?.receive(frame, from: address) },
-                    onClose: { box.cluster?.lost(address) })
-                links.append(link)
+            for (i, address) in options.workers.enumerated() {
+                links.append(
+                    try await Self.dial(address, stage: i, generation: 0, group: group, handshake: handshake, limits: options.limits, box: box))
             }
         } catch {
             for link in links { try? await link.channel.close() }
@@ -79,14 +123,30 @@ public final class Cluster: @unchecked Sendable {
         guard split.count == links.count, split.first?.lowerBound == 0, split.last?.upperBound == config.layerCount else {
             throw ClusterError.notReady("the split \(split.map { "\($0.lowerBound)-\($0.upperBound)" }) does not cover blocks 0-\(config.layerCount) with one range per worker")
         }
-        let cluster = Cluster(options: options, split: split, layerCount: config.layerCount, hiddenSize: config.hiddenSize, links: links, group: group)
-        cluster.state.withLock { s in
-            s.stageRows = Array(repeating: 0, count: split.count)
-            s.stageInFlight = Array(repeating: 0, count: split.count)
-        }
+        let cluster = Cluster(
+            options: options, split: split, config: config, modelHash: modelHash, links: links, group: group,
+            handshake: handshake, box: box)
         box.cluster = cluster
-        try await cluster.assign(config: config, modelHash: modelHash)
+        do {
+            // Assign from the last stage back, so each next hop is ready when its upstream links to it.
+            for i in links.indices.reversed() { try await cluster.assignStage(i) }
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+        cluster.startHeartbeats()
         return cluster
+    }
+
+    /// Opens and authenticates the link to stage `stage`'s worker.
+    private static func dial(
+        _ address: PeerAddress, stage: Int, generation: Int, group: MultiThreadedEventLoopGroup,
+        handshake: CoordinatorHandshake.Configuration, limits: WireLimits, box: ClusterBox
+    ) async throws -> PeerLink {
+        try await PeerLink.connect(
+            to: address, group: group, handshake: handshake, limits: limits,
+            onFrame: { frame in box.cluster?.receive(frame, from: stage) },
+            onClose: { box.cluster?.lost(stage: stage, generation: generation, address: address) })
     }
 
     /// The split from what each worker reported: blocks in proportion to measured read bandwidth
@@ -104,27 +164,27 @@ public final class Cluster: @unchecked Sendable {
         return split
     }
 
-    private func assign(config: LlamaConfig, modelHash: ModelHash) async throws {
+    /// Gives stage `i` its blocks and next hop, streams the model if the worker lacks it, and
+    /// waits until the blocks are loaded.
+    private func assignStage(_ i: Int) async throws {
         let context = min(options.contextLimit ?? config.contextLength, config.contextLength)
-        // Assign from the last stage back, so each next hop is ready when its upstream links to it.
-        for i in links.indices.reversed() {
-            let next = i + 1 < links.count ? NextHop(host: links[i + 1].address.host, port: UInt16(links[i + 1].address.port)) : nil
-            let assign = AssignLayers(
-                layers: UInt32(split[i].lowerBound)..<UInt32(split[i].upperBound), totalLayers: UInt32(config.layerCount),
-                activationDType: options.activationDType, kvCacheDType: .f32, contextLimit: UInt32(context),
-                maxSequences: UInt32(options.maxSequences), maxBatchRows: UInt32(options.limits.maxRowsPerBatch), nextHop: next,
-                modelHash: modelHash)
-            if links[i].hello.modelHash != modelHash {
-                try await streamModel(to: i)
-            }
-            let reply = try await request(.assignLayers(assign), to: i, expecting: "LayersReady")
-            guard case .layersReady = reply else {
-                throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered AssignLayers with \(reply.kind)")
-            }
-            let loaded = try await request(.loadFromLocalFile(LoadFromLocalFile(modelHash: modelHash)), to: i, expecting: "WeightsLoaded")
-            guard case .weightsLoaded = loaded else {
-                throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered LoadFromLocalFile with \(loaded.kind)")
-            }
+        let links = self.links
+        let next = i + 1 < links.count ? NextHop(host: links[i + 1].address.host, port: UInt16(links[i + 1].address.port)) : nil
+        let assign = AssignLayers(
+            layers: UInt32(split[i].lowerBound)..<UInt32(split[i].upperBound), totalLayers: UInt32(config.layerCount),
+            activationDType: options.activationDType, kvCacheDType: .f32, contextLimit: UInt32(context),
+            maxSequences: UInt32(options.maxSequences), maxBatchRows: UInt32(options.limits.maxRowsPerBatch), nextHop: next,
+            modelHash: modelHash)
+        if links[i].hello.modelHash != modelHash {
+            try await streamModel(to: i)
+        }
+        let reply = try await request(.assignLayers(assign), to: i, expecting: "LayersReady")
+        guard case .layersReady = reply else {
+            throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered AssignLayers with \(reply.kind)")
+        }
+        let loaded = try await request(.loadFromLocalFile(LoadFromLocalFile(modelHash: modelHash)), to: i, expecting: "WeightsLoaded")
+        guard case .weightsLoaded = loaded else {
+            throw ClusterError.protocolViolation(peer: links[i].address.description, what: "answered LoadFromLocalFile with \(loaded.kind)")
         }
     }
 
@@ -132,6 +192,7 @@ public final class Cluster: @unchecked Sendable {
     /// chunks, and waits until the worker has verified it.
     private func streamModel(to index: Int) async throws {
         let path = options.modelPath
+        let links = self.links
         guard let handle = FileHandle(forReadingAtPath: path) else { throw ClusterError.modelFile("cannot read \(path)") }
         defer { try? handle.close() }
         let total = UInt64((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
@@ -161,7 +222,8 @@ public final class Cluster: @unchecked Sendable {
 
     // MARK: - Requests
 
-    private let controlReplies = Mutex([UInt64: CheckedContinuation<Message, any Error>]())
+    /// Control requests waiting for their answer, with the stage each went to.
+    private let controlReplies = Mutex([UInt64: (continuation: CheckedContinuation<Message, any Error>, stage: Int)]())
 
     /// Sends a control request and waits for the frame answering it.
     private func request(_ message: Message, to index: Int, expecting: String) async throws -> Message {
@@ -169,12 +231,13 @@ public final class Cluster: @unchecked Sendable {
             defer { s.nextRequest += 1 }
             return s.nextRequest
         }
+        let link = links[index]
         let reply = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Message, any Error>) in
-            controlReplies.withLock { $0[id] = c }
-            links[index].send(message, requestID: id)
+            controlReplies.withLock { $0[id] = (c, index) }
+            link.send(message, requestID: id)
         }
         if case .error(let report) = reply {
-            throw ClusterError.remote(peer: links[index].address.description, message: report.message)
+            throw ClusterError.remote(peer: link.address.description, message: report.message)
         }
         return reply
     }
@@ -195,13 +258,17 @@ public final class Cluster: @unchecked Sendable {
             ForwardRow(sequenceID: $0.sequence, position: UInt32($0.position), joinLayer: UInt32($0.joinLayer))
         }
         return try await withCheckedThrowingContinuation { c in
-            let failure: String? = state.withLock { s in
-                if let lost = s.lost { return lost }
+            let failure: ClusterError? = state.withLock { s in
+                if s.shutDown { return .notReady("the cluster has shut down") }
+                let reachable = s.lostStages.keys.map { split[$0].lowerBound }.min() ?? layerCount
+                if exit > reachable {
+                    return .stageLost(peer: s.lostStages.values.sorted().joined(separator: ", "), reachableDepth: reachable)
+                }
                 s.queue.append(QueuedStep(rows: wireRows, hidden: hidden, exit: exit, continuation: c))
                 return nil
             }
             if let failure {
-                c.resume(throwing: ClusterError.connectionLost(peer: failure))
+                c.resume(throwing: failure)
                 return
             }
             dispatch()
@@ -237,7 +304,7 @@ public final class Cluster: @unchecked Sendable {
                 return (id, Forward(stepID: id, fromLayer: 0, exitLayer: UInt32(first.exit), rows: taken.flatMap(\.rows), hidden: tensor))
             }
             guard let batch else { return }
-            links[0].send(.forward(batch.forward), requestID: batch.id)
+            links.first?.send(.forward(batch.forward), requestID: batch.id)
         }
     }
 
@@ -281,9 +348,9 @@ public final class Cluster: @unchecked Sendable {
     /// What each worker has been given: rows computed so far and micro-batches in flight.
     public func load() -> [StageLoad] {
         state.withLock { s in
-            links.indices.map { i in
+            s.links.indices.map { i in
                 StageLoad(
-                    worker: links[i].address.description, layers: split[i],
+                    worker: s.links[i].address.description, layers: split[i],
                     rows: i < s.stageRows.count ? s.stageRows[i] : 0, inFlight: i < s.stageInFlight.count ? s.stageInFlight[i] : 0)
             }
         }
@@ -294,25 +361,33 @@ public final class Cluster: @unchecked Sendable {
         for link in links { link.send(.release(Release(sequenceIDs: [sequence]))) }
     }
 
-    /// Closes every link.
+    /// Closes every link and stops reconnecting.
     public func shutdown() async {
+        let links = state.withLock { s in
+            s.shutDown = true
+            return s.links
+        }
+        heartbeatTask.withLock { $0?.cancel() }
         for link in links { try? await link.channel.close() }
         try? await group.shutdownGracefully()
     }
 
     // MARK: - Inbound
 
-    fileprivate func receive(_ frame: Frame, from address: PeerAddress) {
+    fileprivate func receive(_ frame: Frame, from stage: Int) {
+        let now = monotonicSeconds()
+        state.withLock { s in if stage < s.lastHeard.count { s.lastHeard[stage] = now } }
         switch frame.message {
         case .forwardResult(let result):
             complete(result)
         case .error(let report):
             let id = report.requestID ?? frame.requestID
             if let c = controlReplies.withLock({ $0.removeValue(forKey: id) }) {
-                c.resume(returning: frame.message)
+                c.continuation.resume(returning: frame.message)
             } else if let steps = takeInFlight(id) {
+                let peer = links.indices.contains(stage) ? links[stage].address.description : "stage \(stage)"
                 for step in steps {
-                    step.continuation.resume(throwing: ClusterError.remote(peer: address.description, message: report.message))
+                    step.continuation.resume(throwing: ClusterError.remote(peer: peer, message: report.message))
                 }
                 dispatch()
             }
@@ -320,28 +395,122 @@ public final class Cluster: @unchecked Sendable {
             break
         default:
             if let c = controlReplies.withLock({ $0.removeValue(forKey: frame.requestID) }) {
-                c.resume(returning: frame.message)
+                c.continuation.resume(returning: frame.message)
             }
         }
     }
 
-    fileprivate func lost(_ address: PeerAddress) {
-        let waiting = state.withLock { s in
-            s.lost = address.description
-            defer {
-                s.inFlight.removeAll()
-                s.stageInFlight = s.stageInFlight.map { _ in 0 }
-                s.queue.removeAll()
+    /// Stage `stage`'s connection closed. Steps that needed it fail with `stageLost` (their
+    /// callers retry at a reachable exit); steps that stop before it go on. Then the coordinator
+    /// starts dialling the worker's address again.
+    fileprivate func lost(stage: Int, generation: Int, address: PeerAddress) {
+        let (failed, alreadyLost, shutDown) = state.withLock { s -> ([QueuedStep], Bool, Bool) in
+            guard stage < s.links.count, s.generations[stage] == generation, !s.shutDown else { return ([], true, s.shutDown) }
+            let known = s.lostStages[stage] != nil
+            s.lostStages[stage] = address.description
+            if !known { s.losses.append(split[stage].lowerBound) }
+            let reachable = s.lostStages.keys.map { split[$0].lowerBound }.min() ?? layerCount
+            var failed: [QueuedStep] = []
+            for (id, steps) in s.inFlight where (steps.first?.exit ?? 0) > reachable {
+                failed += steps
+                s.inFlight.removeValue(forKey: id)
+                if let exit = steps.first?.exit {
+                    for (i, range) in split.enumerated() where range.lowerBound < exit && i < s.stageInFlight.count {
+                        s.stageInFlight[i] -= 1
+                    }
+                }
             }
-            return s.inFlight.values.flatMap { $0 } + s.queue
+            failed += s.queue.filter { $0.exit > reachable }
+            s.queue.removeAll { $0.exit > reachable }
+            return (failed, known, false)
         }
-        for step in waiting { step.continuation.resume(throwing: ClusterError.connectionLost(peer: address.description)) }
+        guard !shutDown else { return }
+        let reachable = reachableDepth
+        for step in failed {
+            step.continuation.resume(throwing: ClusterError.stageLost(peer: address.description, reachableDepth: reachable))
+        }
         let control = controlReplies.withLock { r in
-            defer { r.removeAll() }
-            return Array(r.values)
+            let mine = r.filter { $0.value.stage == stage }
+            for key in mine.keys { r.removeValue(forKey: key) }
+            return mine.values.map(\.continuation)
         }
         for c in control { c.resume(throwing: ClusterError.connectionLost(peer: address.description)) }
+        dispatch()
+        if !alreadyLost { reconnect(stage: stage, address: address) }
     }
+
+    // MARK: - Liveness and recovery
+
+    private let heartbeatTask = Mutex<Task<Void, Never>?>(nil)
+
+    /// Every `heartbeatInterval` each live link gets a heartbeat; a link silent for
+    /// `heartbeatTimeout` (no frame at all, answers included) is closed and handled as lost.
+    private func startHeartbeats() {
+        let interval = options.heartbeatInterval
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self else { return }
+                self.beat()
+            }
+        }
+        heartbeatTask.withLock { $0 = task }
+    }
+
+    private func beat() {
+        let now = monotonicSeconds()
+        let timeout = seconds(options.heartbeatTimeout)
+        let (links, silent) = state.withLock { s -> ([(Int, PeerLink)], [PeerLink]) in
+            guard !s.shutDown else { return ([], []) }
+            let live = s.links.indices.filter { s.lostStages[$0] == nil }.map { ($0, s.links[$0]) }
+            return (live, live.filter { now - s.lastHeard[$0.0] > timeout }.map(\.1))
+        }
+        let beat = Heartbeat(
+            sentAtNanos: DispatchTime.now().uptimeNanoseconds, echoedNanos: 0, queueDepth: 0, busyPermyriad: 0,
+            residentBytes: 0, kvBytes: 0, sequencesHeld: 0)
+        for (_, link) in links { link.send(.heartbeat(beat)) }
+        for link in silent {
+            // Closing fires the link's close handler, which marks the stage lost.
+            link.channel.close(promise: nil)
+        }
+    }
+
+    /// Dials `address` until a worker answers there, then gives it stage `stage`'s blocks,
+    /// re-links the stage before it, and marks the stage live again.
+    private func reconnect(stage: Int, address: PeerAddress) {
+        let group = self.group
+        let handshake = self.handshake
+        let limits = options.limits
+        let box = self.box
+        let interval = options.reconnectInterval
+        Task { [weak self] in
+            while true {
+                try? await Task.sleep(for: interval)
+                guard let self, !self.state.withLock({ $0.shutDown }) else { return }
+                let generation = self.state.withLock { s in
+                    s.generations[stage] += 1
+                    return s.generations[stage]
+                }
+                guard
+                    let link = try? await Self.dial(
+                        address, stage: stage, generation: generation, group: group, handshake: handshake, limits: limits, box: box)
+                else { continue }
+                self.state.withLock { s in
+                    s.links[stage] = link
+                    s.lastHeard[stage] = monotonicSeconds()
+                }
+                do {
+                    try await self.assignStage(stage)
+                    if stage > 0 { try await self.assignStage(stage - 1) }
+                    self.state.withLock { _ = $0.lostStages.removeValue(forKey: stage) }
+                    return
+                } catch {
+                    try? await link.channel.close()
+                }
+            }
+        }
+    }
+
 }
 
 /// One worker's share of the traffic.
@@ -355,7 +524,14 @@ public struct StageLoad: Sendable, Equatable {
 }
 
 /// Lets the links' callbacks reach the cluster created after them.
-private final class ClusterBox: @unchecked Sendable {
+final class ClusterBox: @unchecked Sendable {
     // SAFETY: written once, before any frame other than the handshake can arrive.
     nonisolated(unsafe) weak var cluster: Cluster?
+}
+
+func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+private func seconds(_ d: Duration) -> Double {
+    let (s, atto) = d.components
+    return Double(s) + Double(atto) / 1e18
 }

@@ -44,18 +44,15 @@ public final class ClusterGenerator: @unchecked Sendable {
         try config.checkExit(fixed)
         let limit = min(cluster.options.contextLimit ?? config.contextLength, config.contextLength)
         var loop = try DecodeLoop(prompt: prompt, options: options, tokenizer: model.model.tokenizer, limit: limit)
-        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let record = PipelineSequence(id: id, config: config)
-        defer { cluster.release(id) }
-        var depths = [depth?(0) ?? fixed]
+        let sequence = SequenceHandle(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue, config: config)
+        sequence.epoch = cluster.losses(since: Int.max).epoch
+        defer { cluster.release(sequence.record.id) }
+        var depths: [Int] = []
 
         let prefillStart = DispatchTime.now()
-        var start = 0
-        while prompt.count - start > prefillChunk {
-            try await runStep(Array(prompt[start..<(start + prefillChunk)]), depth: depths[0], record: record, head: false)
-            start += prefillChunk
-        }
-        var logits = try await runStep(Array(prompt[start...]), depth: depths[0], record: record)
+        let first = depth?(0) ?? fixed
+        var logits = try await advance(prompt, depth: first, sequence: sequence, onProgress: onProgress)
+        depths.append(sequence.lastDepth)
         onProgress?(.prefilled)
         let prefillSeconds = seconds(since: prefillStart)
         let decodeStart = DispatchTime.now()
@@ -66,14 +63,60 @@ public final class ClusterGenerator: @unchecked Sendable {
             guard let next else { break }
             try Task.checkCancellation()
             let k = depth?(loop.generated.count) ?? fixed
-            depths.append(k)
-            logits = try await runStep([next], depth: k, record: record)
+            logits = try await advance([next], depth: k, sequence: sequence, onProgress: onProgress)
+            depths.append(sequence.lastDepth)
         }
         var result = loop.finish(
             onText: onText, exit: depths.min() ?? fixed, layerCount: config.layerCount, prefillSeconds: prefillSeconds,
             decodeSeconds: seconds(since: decodeStart))
         result.depths = depths
         return result
+    }
+
+    /// Feeds `tokens` (in prompt chunks) at exit `depth`, or at the deepest exit the chain still
+    /// reaches. When a stage is lost under a step, the sequence starts over under a fresh id
+    /// from the tokens the coordinator keeps (its caches on the surviving workers may hold part
+    /// of the failed step) at the reachable depth. Returns the last token's logits.
+    private func advance(
+        _ tokens: [Int], depth: Int, sequence: SequenceHandle, onProgress: (@Sendable (GenerationProgress) -> Void)?
+    ) async throws -> [Float] {
+        var attempt = 0
+        // A stage this sequence went through was lost since its last step: its keys there are
+        // gone (even if a worker has taken the stage back since), so it starts over.
+        let (epoch, shallowest) = cluster.losses(since: sequence.epoch)
+        sequence.epoch = epoch
+        if let shallowest, sequence.maxDepth > shallowest, !sequence.fed.isEmpty {
+            attempt = 1
+            cluster.release(sequence.record.id)
+            sequence.restart(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        }
+        while true {
+            let reachable = cluster.reachableDepth
+            guard reachable >= 1 else {
+                throw ClusterError.stageLost(peer: cluster.lostWorkers.joined(separator: ", "), reachableDepth: 0)
+            }
+            let k = min(depth, reachable)
+            if k != sequence.lastDepth, !sequence.fed.isEmpty || attempt > 0 { onProgress?(.depth(k)) }
+            let replay = attempt == 0 ? tokens : sequence.fed + tokens
+            do {
+                var start = 0
+                while replay.count - start > prefillChunk {
+                    try await runStep(Array(replay[start..<(start + prefillChunk)]), depth: k, record: sequence.record, head: false)
+                    start += prefillChunk
+                }
+                let logits = try await runStep(Array(replay[start...]), depth: k, record: sequence.record)
+                if attempt > 0 { sequence.fed = [] }
+                sequence.fed += replay
+                sequence.lastDepth = k
+                sequence.maxDepth = max(sequence.maxDepth, k)
+                return logits
+            } catch ClusterError.stageLost {
+                attempt += 1
+                guard attempt <= 3 else { throw ClusterError.stageLost(peer: cluster.lostWorkers.joined(separator: ", "), reachableDepth: cluster.reachableDepth) }
+                cluster.release(sequence.record.id)
+                sequence.restart(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+            }
+        }
     }
 
     /// One step: embed (and gather backfill rows) on the compute thread, run the chain, then
@@ -146,6 +189,32 @@ public enum GenerationProgress: Sendable {
     case prefilled
     /// One more token was generated.
     case token
+    /// Steps from now on run at this exit: a stage the requested depth needs was lost (or is back).
+    case depth(Int)
+}
+
+/// A sequence's record on the coordinator and the tokens fed so far (to replay after a loss).
+/// SAFETY (`@unchecked Sendable`): used by one generation at a time, between its awaits.
+final class SequenceHandle: @unchecked Sendable {
+    private(set) var record: PipelineSequence
+    let config: LlamaConfig
+    var fed: [Int] = []
+    var lastDepth = 0
+    /// The deepest step since the record was (re)started.
+    var maxDepth = 0
+    /// The cluster's loss count when this sequence last checked.
+    var epoch = 0
+
+    init(id: UInt64, config: LlamaConfig) {
+        self.config = config
+        record = PipelineSequence(id: id, config: config)
+    }
+
+    /// A fresh record under a new id: nothing computed yet.
+    func restart(id: UInt64) {
+        record = PipelineSequence(id: id, config: config)
+        maxDepth = 0
+    }
 }
 
 /// Carries a non-Sendable value into a job on the compute loop.

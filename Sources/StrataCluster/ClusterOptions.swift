@@ -17,6 +17,12 @@ public struct ClusterOptions: Sendable {
     public var threads = 1
     public var placement: Placement = .unpinned
     public var stepTimeout: Duration = .seconds(60)
+    /// How often each worker gets a heartbeat, and how long a silent one may stay silent before
+    /// it counts as lost.
+    public var heartbeatInterval: Duration = .seconds(1)
+    public var heartbeatTimeout: Duration = .seconds(5)
+    /// How often a lost worker's address is dialled again.
+    public var reconnectInterval: Duration = .milliseconds(500)
     /// Bytes one block needs on a worker (weights, plus headroom for its KV caches); with it the
     /// planned split never gives a worker more blocks than its reported memory holds.
     public var blockBytes: Int?

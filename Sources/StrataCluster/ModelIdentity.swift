@@ -41,6 +41,8 @@ public enum ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
     case timedOut(peer: String, what: String)
     case protocolViolation(peer: String, what: String)
     case notReady(String)
+    /// A stage the step needed is gone; exits up to `reachableDepth` still answer.
+    case stageLost(peer: String, reachableDepth: Int)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
         case .timedOut(let peer, let what): "\(peer) did not answer \(what) in time"
         case .protocolViolation(let peer, let what): "\(peer) broke the protocol: \(what)"
         case .notReady(let what): "the cluster is not ready: \(what)"
+        case .stageLost(let peer, let depth):
+            depth > 0 ? "the worker at \(peer) is gone; exits up to \(depth) still answer" : "the worker at \(peer) held the first blocks and is gone"
         }
     }
 }

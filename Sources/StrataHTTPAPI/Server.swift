@@ -53,9 +53,12 @@ public struct APIServer: Sendable {
         let api = self
         router.get("health") { _, _ -> Response in
             let status = api.scheduler.status()
+            let cluster = api.generator.cluster
+            let reachable = cluster.reachableDepth
+            let state = status.draining ? "draining" : (reachable == 0 ? "unavailable" : (reachable < status.layers ? "degraded" : "ok"))
             return api.json(HealthBody(
-                status: status.draining ? "draining" : "ok", layers: status.layers, depth: status.depth,
-                running: status.running, queued: status.queued))
+                status: state, layers: status.layers, depth: min(status.depth, reachable), running: status.running,
+                queued: status.queued, reachable_depth: reachable, lost_workers: cluster.lostWorkers))
         }
         router.get("metrics") { _, _ -> Response in
             var headers = HTTPFields()
@@ -189,14 +192,21 @@ public struct APIServer: Sendable {
                 throw rejected(.serviceUnavailable, "\(error)")
             }
         }
-        options.exit = ticket.depth
+        // A lost stage caps every request at the deepest exit still reachable.
+        let reachable = generator.cluster.reachableDepth
+        guard reachable >= 1 else {
+            scheduler.finish(ticket)
+            throw rejected(.serviceUnavailable, "no exit is reachable: the worker holding the first blocks (\(generator.cluster.lostWorkers.joined(separator: ", "))) is gone")
+        }
+        options.exit = min(ticket.depth, reachable)
+        let served = options.exit ?? ticket.depth
         let policy = scheduler.status().mode
         metrics.served(depth: ticket.depth, promptTokens: prompt.count)
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.lowercased()
-        let info = StrataResponseInfo(
-            depth: ticket.depth, layers: layers, policy: policy, queued_ms: (ticket.admitted - ticket.arrived) * 1000)
+        var info = StrataResponseInfo(
+            depth: served, layers: layers, policy: policy, queued_ms: (ticket.admitted - ticket.arrived) * 1000)
         var headers = HTTPFields()
-        headers[Self.depthHeader] = String(ticket.depth)
+        headers[Self.depthHeader] = String(served)
         let run = Run(api: self, ticket: ticket, prompt: prompt, options: options)
         if sampling.stream == true {
             headers[.contentType] = "text/event-stream"
@@ -213,6 +223,9 @@ public struct APIServer: Sendable {
         } catch {
             throw rejected(.serviceUnavailable, "\(error)")
         }
+        // The depth it actually got: shallower than planned if a stage was lost on the way.
+        info.depth = result.depths.min() ?? served
+        headers[Self.depthHeader] = String(info.depth)
         let finish = collector.stopped ? "stop" : (result.finishReason == .endOfGeneration ? "stop" : "length")
         let usage = Usage(prompt_tokens: prompt.count, completion_tokens: result.tokens.count, total_tokens: prompt.count + result.tokens.count)
         let created = Int(Date().timeIntervalSince1970)
@@ -238,7 +251,9 @@ public struct APIServer: Sendable {
         let prompt: [Int]
         let options: GenerationOptions
 
-        func generate(onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationResult {
+        func generate(
+            onDepth: @escaping @Sendable (Int) -> Void = { _ in }, onText: @escaping @Sendable (String) -> Bool
+        ) async throws -> GenerationResult {
             let scheduler = api.scheduler
             let metrics = api.metrics
             let ticket = ticket
@@ -261,6 +276,8 @@ public struct APIServer: Sendable {
                             let previous = lastToken.swap(now)
                             if previous == nil { metrics.firstToken(after: now - ticket.arrived) }
                             metrics.token(gap: previous.map { now - $0 })
+                        case .depth(let k):
+                            onDepth(k)
                         }
                     },
                     onText: onText)
@@ -281,8 +298,9 @@ public struct APIServer: Sendable {
         return ResponseBody { writer in
             let (pieces, continuation) = AsyncStream<String>.makeStream()
             let collector = StopCollector(stops: stops)
+            let depth = ServedDepth(info.depth)
             let task = Task {
-                let result = try? await run.generate(onText: { piece in
+                let result = try? await run.generate(onDepth: { depth.lower(to: $0) }, onText: { piece in
                     let (go, fresh) = collector.append(piece)
                     if !fresh.isEmpty { continuation.yield(fresh) }
                     return go
@@ -291,6 +309,8 @@ public struct APIServer: Sendable {
                 return result
             }
             func chunk(_ text: String?, finish: String?, usage: Usage? = nil) throws -> ByteBuffer {
+                var info = info
+                info.depth = depth.value
                 let body: ByteBuffer
                 if chat {
                     body = try encodeJSON(ChatCompletionResponse(
@@ -346,12 +366,23 @@ final class LastTokenTime: Sendable {
     }
 }
 
+/// The shallowest depth a streamed answer has been served at so far.
+final class ServedDepth: Sendable {
+    private let depth: Mutex<Int>
+    init(_ depth: Int) { self.depth = Mutex(depth) }
+    var value: Int { depth.withLock { $0 } }
+    func lower(to k: Int) { depth.withLock { $0 = min($0, k) } }
+}
+
 struct HealthBody: Codable, Sendable {
     var status: String
     var layers: Int
     var depth: Int
     var running: Int
     var queued: Int
+    /// The deepest exit the chain reaches now, and the workers that are gone.
+    var reachable_depth: Int
+    var lost_workers: [String]
 }
 
 /// The body of `POST /admin/depth`: `{"depth": 21}`, `{"depth": "auto"}` or `{"depth": "full"}`.
