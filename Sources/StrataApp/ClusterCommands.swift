@@ -1,7 +1,9 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Hummingbird
+import HummingbirdTLS
 import StrataCluster
 import StrataHTTPAPI
 import StrataKernels
@@ -152,8 +154,45 @@ public struct ServeSettings: Sendable {
     public var prefillChunk = 64
     public var maxPromptTokens: Int?
     public var maxTokens = 4096
+    /// A file of API keys, one per line; nil: no key needed.
+    public var apiKeyFile: String?
+    public var maxStreamsPerClient: Int?
+    /// PEM certificate chain and private key: serve https.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
 
     public init(http: PeerAddress) { self.http = http }
+
+    /// The server's TLS settings, or nil for plain HTTP.
+    public func serverTLS() throws -> TLSConfiguration? {
+        switch (tlsCertificate, tlsKey) {
+        case (nil, nil):
+            return nil
+        case (let certificate?, let key?):
+            let chain: [NIOSSLCertificate]
+            let privateKey: NIOSSLPrivateKey
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificate)
+                privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            } catch {
+                throw AppError.invalidArgument("cannot use --tls-cert \(certificate) with --tls-key \(key): \(error)")
+            }
+            guard !chain.isEmpty else { throw AppError.invalidArgument("--tls-cert \(certificate) holds no certificate") }
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+        default:
+            throw AppError.invalidArgument("--tls-cert and --tls-key go together")
+        }
+    }
+
+    /// The keys in `apiKeyFile` (blank lines and `#` comments skipped).
+    public func apiKeys() throws -> Set<String> {
+        guard let path = apiKeyFile else { return [] }
+        guard let data = FileManager.default.contents(atPath: path) else { throw AppError.invalidArgument("cannot read the API key file \(path)") }
+        let keys = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard !keys.isEmpty else { throw AppError.invalidArgument("the API key file \(path) holds no key") }
+        return Set(keys)
+    }
 
     /// The scheduler's settings for a model of `layers` blocks.
     public func scheduler(layers: Int, modelExits: [Int]?, headBlocks: Double) throws -> SchedulerSettings {
@@ -202,11 +241,16 @@ public func runServe(
         var api = APIServer(generator: session.generator, modelName: name, scheduler: scheduler)
         if let limit = settings.maxPromptTokens { api.maxPromptTokens = limit }
         api.maxTokensLimit = settings.maxTokens
+        api.apiKeys = try settings.apiKeys()
+        api.maxStreamsPerClient = settings.maxStreamsPerClient
         let http = settings.http
+        let tls = try settings.serverTLS()
+        let scheme = tls == nil ? "http" : "https"
         let app = Application(
-            router: api.router(), configuration: .init(address: .hostname(http.host, port: http.port)),
+            router: api.router(), server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            configuration: .init(address: .hostname(http.host, port: http.port)),
             onServerRunning: { channel in
-                announce("http://\(http.host):\(channel.localAddress?.port ?? http.port)")
+                announce("\(scheme)://\(http.host):\(channel.localAddress?.port ?? http.port)")
             })
         try await app.runService()
     } catch {

@@ -24,6 +24,7 @@ public struct LoadTestConfig: Sendable {
     public var depth: Int?
     public var minDepth: Int?
     public var maxLatencyMs: Double?
+    public var client = ClientOptions()
 
     public init(url: String, rate: Double, duration: Double) {
         self.url = url
@@ -170,19 +171,15 @@ public func runLoadTest(_ config: LoadTestConfig, progress: @escaping @Sendable 
     guard !config.prompts.isEmpty else { throw AppError.invalidArgument("no prompts") }
     let limit = config.maxRequests ?? Int((config.rate * config.duration * 2).rounded(.up)) + 16
     guard limit >= 1 else { throw AppError.invalidArgument("--max-requests must be at least 1") }
-    var clientConfiguration = HTTPClient.Configuration()
-    clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(limit, 8))
-    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-    let result: LoadTestReport
+    let client = try ServingClient(url: config.url, options: config.client, connections: max(limit, 8))
     do {
-        result = try await LoadTestRun(config: config, client: try ServingClient(url: config.url, client: http), limit: limit)
-            .run(progress: progress)
+        let result = try await LoadTestRun(config: config, client: client, limit: limit).run(progress: progress)
+        await client.close()
+        return result
     } catch {
-        try? await http.shutdown()
+        await client.close()
         throw error
     }
-    try? await http.shutdown()
-    return result
 }
 
 private struct LoadTestRun: Sendable {

@@ -2,21 +2,85 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import StrataHTTPAPI
 import StrataTokenizer
+
+/// How a client reaches the server beyond its URL.
+public struct ClientOptions: Sendable {
+    /// Sent as `Authorization: Bearer KEY`; by default `$STRATA_API_KEY`.
+    public var apiKey: String? = ProcessInfo.processInfo.environment["STRATA_API_KEY"]
+    /// A PEM file of certificates to trust for https:// (a private CA or a self-signed server).
+    public var caFile: String?
+
+    public init() {}
+
+    /// Reads the first non-empty line of `path` as the key.
+    public mutating func readKey(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw AppError.invalidArgument("cannot read the API key file \(path)") }
+        guard let key = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty && !$0.hasPrefix("#") })
+        else { throw AppError.invalidArgument("the API key file \(path) holds no key") }
+        apiKey = key
+    }
+}
 
 /// A client of a running `strata serve`: what `strata submit`, `depth`, `drain` and `loadtest` use.
 public struct ServingClient: Sendable {
     public let base: String
     let client: HTTPClient
+    /// Whether `client` is this value's own (then `close` shuts it down).
+    private let ownsClient: Bool
+    public var apiKey: String?
 
     /// - Parameter url: the server, e.g. http://127.0.0.1:8080 (a trailing slash is fine).
-    public init(url: String, client: HTTPClient = .shared) throws {
+    public init(url: String, client: HTTPClient = .shared, options: ClientOptions = ClientOptions()) throws {
+        base = try Self.checked(url)
+        self.client = client
+        ownsClient = false
+        apiKey = options.apiKey
+    }
+
+    /// A client with its own connection pool: trusting `options.caFile` when given, and holding
+    /// up to `connections` connections to the server. Call `close` when done.
+    public init(url: String, options: ClientOptions, connections: Int) throws {
+        base = try Self.checked(url)
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(connections, 1))
+        if let ca = options.caFile {
+            guard FileManager.default.isReadableFile(atPath: ca) else { throw AppError.invalidArgument("cannot read the CA file \(ca)") }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(ca)
+            configuration.tlsConfiguration = tls
+        }
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        ownsClient = true
+        apiKey = options.apiKey
+    }
+
+    private static func checked(_ url: String) throws -> String {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
             throw AppError.invalidArgument("--url must be an http:// or https:// address, not \(url)")
         }
-        base = url.hasSuffix("/") ? String(url.dropLast()) : url
-        self.client = client
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// Shuts down the connection pool when it is this client's own.
+    public func close() async {
+        if ownsClient { try? await client.shutdown() }
+    }
+
+    /// Runs `body` with a client for `url`, closed afterwards however `body` ends.
+    static func with<T: Sendable>(url: String, options: ClientOptions, _ body: (ServingClient) async throws -> T) async throws -> T {
+        let client = try ServingClient(url: url, options: options, connections: 4)
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
     }
 
     /// A response read whole.
@@ -29,6 +93,7 @@ public struct ServingClient: Sendable {
     func request(_ method: HTTPMethod, _ path: String, json: String? = nil) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        if let apiKey, !apiKey.isEmpty { request.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
         if let json {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: json))
@@ -190,8 +255,13 @@ public struct SubmitOutcome: Sendable {
     public var seconds: Double
 }
 
-public func runSubmit(url: String, _ request: SubmitRequest, write: @escaping @Sendable (String) -> Void) async throws -> SubmitOutcome {
-    let client = try ServingClient(url: url)
+public func runSubmit(
+    url: String, _ request: SubmitRequest, options: ClientOptions = ClientOptions(), write: @escaping @Sendable (String) -> Void
+) async throws -> SubmitOutcome {
+    try await ServingClient.with(url: url, options: options) { client in try await submit(client, request, write: write) }
+}
+
+private func submit(_ client: ServingClient, _ request: SubmitRequest, write: @escaping @Sendable (String) -> Void) async throws -> SubmitOutcome {
     let (path, json) = try request.body(stream: request.stream)
     if request.stream {
         let outcome = try await client.stream(path: path, body: json, onText: write)
@@ -229,8 +299,11 @@ public func runSubmit(url: String, _ request: SubmitRequest, write: @escaping @S
 }
 
 /// `strata depth --url URL set K|auto|full` and `status`.
-public func runDepth(url: String, set setting: String?) async throws -> SchedulerStatus {
-    let client = try ServingClient(url: url)
+public func runDepth(url: String, set setting: String?, options: ClientOptions = ClientOptions()) async throws -> SchedulerStatus {
+    try await ServingClient.with(url: url, options: options) { client in try await depth(client, set: setting) }
+}
+
+private func depth(_ client: ServingClient, set setting: String?) async throws -> SchedulerStatus {
     guard let setting else { return try await client.call(.GET, "/admin/depth", as: SchedulerStatus.self) }
     let command: DepthCommand
     switch setting {
@@ -245,8 +318,11 @@ public func runDepth(url: String, set setting: String?) async throws -> Schedule
 }
 
 /// `strata drain --url URL [--resume]`.
-public func runDrain(url: String, resume: Bool) async throws -> String {
-    let client = try ServingClient(url: url)
+public func runDrain(url: String, resume: Bool, options: ClientOptions = ClientOptions()) async throws -> String {
+    try await ServingClient.with(url: url, options: options) { client in try await drain(client, resume: resume) }
+}
+
+private func drain(_ client: ServingClient, resume: Bool) async throws -> String {
     if resume {
         let status = try await client.call(.POST, "/admin/resume", as: SchedulerStatus.self)
         return "admitting again (depth \(status.depth), \(status.mode))"

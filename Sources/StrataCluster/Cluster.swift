@@ -284,7 +284,7 @@ public final class Cluster: @unchecked Sendable {
                 var rows = 0
                 var rest: [QueuedStep] = []
                 for step in s.queue {
-                    if step.exit == first.exit && rows + step.rows.count <= options.limits.maxRowsPerBatch {
+                    if step.exit == first.exit && (taken.isEmpty || rows + step.rows.count <= options.limits.maxRowsPerBatch) {
                         taken.append(step)
                         rows += step.rows.count
                     } else {

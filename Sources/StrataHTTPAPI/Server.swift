@@ -20,6 +20,12 @@ public struct APIServer: Sendable {
     public var maxPromptTokens: Int
     /// Largest `max_tokens` accepted.
     public var maxTokensLimit = 4096
+    /// Keys a client must present (`Authorization: Bearer KEY`) on `/v1/…` and `/admin/…`;
+    /// empty: no check. `/health` and `/metrics` stay open for probes and scrapers.
+    public var apiKeys: Set<String> = []
+    /// Generation requests one client (one API key) may have running or waiting at once.
+    public var maxStreamsPerClient: Int?
+    let clients = ClientStreams()
 
     /// - Parameter scheduler: admission and depth policy; by default full depth, 8 running and
     ///   64 waiting requests.
@@ -66,15 +72,18 @@ public struct APIServer: Sendable {
             let text = api.metrics.exposition(status: api.scheduler.status(), load: api.generator.cluster.load())
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        router.get("v1/models") { _, _ -> Response in
-            api.json(ModelList(data: [.init(id: api.modelName, object: "model", owned_by: "strata")], object: "list"))
+        router.get("v1/models") { request, _ -> Response in
+            _ = try api.authorize(request)
+            return api.json(ModelList(data: [.init(id: api.modelName, object: "model", owned_by: "strata")], object: "list"))
         }
         router.post("v1/completions") { request, context -> Response in
+            let client = try api.authorize(request)
             let body = try await api.decode(CompletionRequest.self, request, context)
             let prompt = api.generator.model.model.tokenizer.encode(body.prompt, addSpecial: true, parseSpecial: true)
-            return try await api.serve(prompt: prompt, sampling: body.sampling, chat: false)
+            return try await api.serve(prompt: prompt, sampling: body.sampling, chat: false, client: client)
         }
         router.post("v1/chat/completions") { request, context -> Response in
+            let client = try api.authorize(request)
             let body = try await api.decode(ChatCompletionRequest.self, request, context)
             guard !body.messages.isEmpty else { throw api.rejected(.badRequest, "messages is empty") }
             let tokenizer = api.generator.model.model.tokenizer
@@ -85,16 +94,24 @@ public struct APIServer: Sendable {
             let bos = tokenizer.spec.bosID.flatMap { tokenizer.spec.tokens.indices.contains($0) ? tokenizer.spec.tokens[$0] : nil }
             let text = template.render(body.messages, addGenerationPrompt: true, bosToken: bos)
             let prompt = tokenizer.encode(text, addSpecial: false, parseSpecial: true)
-            return try await api.serve(prompt: prompt, sampling: body.sampling, chat: true)
+            return try await api.serve(prompt: prompt, sampling: body.sampling, chat: true, client: client)
         }
-        router.get("admin/depth") { _, _ -> Response in api.json(api.scheduler.status()) }
+        router.get("admin/depth") { request, _ -> Response in
+            _ = try api.authorize(request)
+            return api.json(api.scheduler.status())
+        }
         router.post("admin/depth") { request, context -> Response in
+            _ = try api.authorize(request)
             let body = try await api.decode(DepthCommand.self, request, context)
             try api.apply(body)
             return api.json(api.scheduler.status())
         }
-        router.post("admin/drain") { _, _ -> Response in api.json(await api.scheduler.drain()) }
-        router.post("admin/resume") { _, _ -> Response in
+        router.post("admin/drain") { request, _ -> Response in
+            _ = try api.authorize(request)
+            return api.json(await api.scheduler.drain())
+        }
+        router.post("admin/resume") { request, _ -> Response in
+            _ = try api.authorize(request)
             api.scheduler.resume()
             return api.json(api.scheduler.status())
         }
@@ -117,6 +134,19 @@ public struct APIServer: Sendable {
     }
 
     // MARK: - Handling
+
+    /// Checks the API key when keys are configured; returns the client it names ("" when open).
+    func authorize(_ request: Request) throws -> String {
+        guard !apiKeys.isEmpty else { return "" }
+        let header = request.headers[.authorization] ?? ""
+        let key = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
+        guard apiKeys.contains(key) else {
+            var headers = HTTPFields()
+            headers[.wwwAuthenticate] = "Bearer"
+            throw rejected(.unauthorized, header.isEmpty ? "an API key is required: Authorization: Bearer KEY" : "the API key is not valid", headers: headers)
+        }
+        return key
+    }
 
     /// An error answer, counted by outcome in the metrics.
     func rejected(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> HTTPError {
@@ -144,7 +174,23 @@ public struct APIServer: Sendable {
 
     /// Checks the request, waits for a place (429 when the queue is full, 503 while draining),
     /// then generates at the depth the scheduler gave it.
-    private func serve(prompt: [Int], sampling: SamplingFields, chat: Bool) async throws -> Response {
+    private func serve(prompt: [Int], sampling: SamplingFields, chat: Bool, client: String) async throws -> Response {
+        // One client's requests in flight, counted until its answer has been written.
+        if let limit = maxStreamsPerClient {
+            guard clients.open(client, limit: limit) else {
+                throw rejected(.tooManyRequests, "this client already has \(limit) requests in flight; the limit is \(limit)")
+            }
+        }
+        let release = ClientRelease(clients: maxStreamsPerClient == nil ? nil : clients, client: client)
+        do {
+            return try await serveAdmitted(prompt: prompt, sampling: sampling, chat: chat, release: release)
+        } catch {
+            release.run()
+            throw error
+        }
+    }
+
+    private func serveAdmitted(prompt: [Int], sampling: SamplingFields, chat: Bool, release: ClientRelease) async throws -> Response {
         let config = generator.model.config
         let layers = config.layerCount
         let controls = sampling.strata ?? StrataRequestOptions()
@@ -211,9 +257,10 @@ public struct APIServer: Sendable {
         if sampling.stream == true {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            let body = streamBody(run, stops: stops, chat: chat, id: id, info: info)
+            let body = streamBody(run, stops: stops, chat: chat, id: id, info: info, release: release)
             return Response(status: .ok, headers: headers, body: body)
         }
+        defer { release.run() }
         let collector = StopCollector(stops: stops)
         let result: GenerationResult
         do {
@@ -292,10 +339,11 @@ public struct APIServer: Sendable {
 
     /// Server-sent events: one chunk per piece of text, then a final chunk with the finish
     /// reason, then `data: [DONE]`. Generation stops when the client goes away.
-    private func streamBody(_ run: Run, stops: [String], chat: Bool, id: String, info: StrataResponseInfo) -> ResponseBody {
+    private func streamBody(_ run: Run, stops: [String], chat: Bool, id: String, info: StrataResponseInfo, release: ClientRelease) -> ResponseBody {
         let model = modelName
         let created = Int(Date().timeIntervalSince1970)
         return ResponseBody { writer in
+            defer { release.run() }
             let (pieces, continuation) = AsyncStream<String>.makeStream()
             let collector = StopCollector(stops: stops)
             let depth = ServedDepth(info.depth)
@@ -363,6 +411,44 @@ final class LastTokenTime: Sendable {
             defer { t = now }
             return t
         }
+    }
+}
+
+/// Requests in flight per client (API key).
+final class ClientStreams: Sendable {
+    private let inFlight = Mutex([String: Int]())
+
+    /// Counts one more for `client`, unless it already has `limit`.
+    func open(_ client: String, limit: Int) -> Bool {
+        inFlight.withLock { counts in
+            guard counts[client, default: 0] < limit else { return false }
+            counts[client, default: 0] += 1
+            return true
+        }
+    }
+
+    func close(_ client: String) {
+        inFlight.withLock { counts in
+            counts[client, default: 1] -= 1
+            if counts[client] == 0 { counts.removeValue(forKey: client) }
+        }
+    }
+}
+
+/// Gives a client's place back exactly once, however its request ends.
+final class ClientRelease: Sendable {
+    private let clients: ClientStreams?
+    private let client: String
+    private let done = Atomic<Bool>(false)
+
+    init(clients: ClientStreams?, client: String) {
+        self.clients = clients
+        self.client = client
+    }
+
+    func run() {
+        guard !done.exchange(true, ordering: .relaxed) else { return }
+        clients?.close(client)
     }
 }
 

@@ -384,6 +384,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-tokens-limit"), help: "Largest max_tokens accepted.")
     var maxTokensLimit = 4096
 
+    @Option(name: .customLong("api-key-file"), help: "Require one of these keys (one per line) as 'Authorization: Bearer KEY' on /v1 and /admin.")
+    var apiKeyFile: String?
+
+    @Option(name: .customLong("max-streams-per-client"), help: "Requests one API key may have in flight at once.")
+    var maxStreamsPerClient: Int?
+
+    @Option(name: .customLong("tls-cert"), help: "Serve https with this PEM certificate chain (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
     @OptionGroup var clusterArguments: ClusterArguments
 
     @OptionGroup var engineArguments: EngineArguments
@@ -404,6 +416,10 @@ struct Serve: AsyncParsableCommand {
         settings.prefillChunk = prefillChunk
         settings.maxPromptTokens = maxPromptTokens
         settings.maxTokens = maxTokensLimit
+        settings.apiKeyFile = apiKeyFile
+        settings.maxStreamsPerClient = maxStreamsPerClient
+        settings.tlsCertificate = tlsCert
+        settings.tlsKey = tlsKey
         try await runServe(
             modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
             secretFile: clusterArguments.secretFile, engine: engineArguments.engine, settings: settings
@@ -413,11 +429,29 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// How the client commands reach a server.
+struct ClientArguments: ParsableArguments {
+    @Option(help: "The server, e.g. http://127.0.0.1:8080 or https://host:8443.")
+    var url = "http://127.0.0.1:8080"
+
+    @Option(name: .customLong("api-key-file"), help: "Send the key in this file as 'Authorization: Bearer KEY' (default: $STRATA_API_KEY).")
+    var apiKeyFile: String?
+
+    @Option(name: .customLong("ca-file"), help: "Trust the certificates in this PEM file for https.")
+    var caFile: String?
+
+    func options() throws -> ClientOptions {
+        var options = ClientOptions()
+        if let apiKeyFile { try options.readKey(path: apiKeyFile) }
+        options.caFile = caFile
+        return options
+    }
+}
+
 struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Send one generation job to a running server and print the answer.")
 
-    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
-    var url = "http://127.0.0.1:8080"
+    @OptionGroup var client: ClientArguments
 
     @Option(help: "The prompt.")
     var prompt: String
@@ -460,7 +494,7 @@ struct Submit: AsyncParsableCommand {
         request.temperature = temperature
         request.seed = seed
         request.stream = stream
-        let outcome = try await runSubmit(url: url, request) { piece in
+        let outcome = try await runSubmit(url: client.url, request, options: try client.options()) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))
         }
         print("")
@@ -481,8 +515,7 @@ struct Depth: AsyncParsableCommand {
             strata depth --url URL set full      every request at full depth
             """)
 
-    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
-    var url = "http://127.0.0.1:8080"
+    @OptionGroup var client: ClientArguments
 
     @Flag(help: "Print the status as JSON.")
     var json = false
@@ -499,7 +532,7 @@ struct Depth: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let status = try await runDepth(url: url, set: words.first == "set" ? words[1] : nil)
+        let status = try await runDepth(url: client.url, set: words.first == "set" ? words[1] : nil, options: try client.options())
         print(json ? try prettyJSON(status) : describe(status))
     }
 }
@@ -508,14 +541,13 @@ struct Drain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stop a server admitting new requests, wait for the admitted ones to finish, and report.")
 
-    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
-    var url = "http://127.0.0.1:8080"
+    @OptionGroup var client: ClientArguments
 
     @Flag(help: "Admit requests again after a drain.")
     var resume = false
 
     func run() async throws {
-        print(try await runDrain(url: url, resume: resume))
+        print(try await runDrain(url: client.url, resume: resume, options: try client.options()))
     }
 }
 
@@ -524,8 +556,7 @@ struct LoadTest: AsyncParsableCommand {
         commandName: "loadtest",
         abstract: "Open-loop Poisson load against a running server: throughput, latency percentiles, depth mix, plot.")
 
-    @Option(help: "The server, e.g. http://127.0.0.1:8080.")
-    var url = "http://127.0.0.1:8080"
+    @OptionGroup var client: ClientArguments
 
     @Option(help: "Mean arrivals per second.")
     var rate: Double
@@ -561,7 +592,8 @@ struct LoadTest: AsyncParsableCommand {
     var plot: String?
 
     func run() async throws {
-        var config = LoadTestConfig(url: url, rate: rate, duration: duration)
+        var config = LoadTestConfig(url: client.url, rate: rate, duration: duration)
+        config.client = try client.options()
         if let prompts { config.prompts = try LoadTestConfig.loadPrompts(path: prompts) }
         config.chat = !completions
         config.maxTokens = maxTokens

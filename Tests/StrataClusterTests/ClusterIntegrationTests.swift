@@ -159,6 +159,24 @@ import Testing
         await replacement.server.withLock { $0 }?.stop()
     }
 
+    @Test func aRestartedCoordinatorReusesTheRunningWorkers() async throws {
+        guard let model = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(2, model: model)
+        var options = GenerationOptions(maxTokens: 8, exit: 30)
+        options.stopAtEndOfGeneration = false
+        var answers: [[Int]] = []
+        // The coordinator goes away and a new one comes; the workers keep running throughout.
+        for _ in 0..<2 {
+            let session = try await startCluster(
+                modelPath: model, workers: .addresses(servers.map(\.boundAddress)), split: [0..<15, 15..<30], secretFile: nil,
+                engine: EngineOptions(threads: 1))
+            answers.append(try await session.generator.generate(prompt: Self.prompt, options: options).tokens)
+            await session.shutdown()
+        }
+        #expect(answers[0].count == 8 && answers[0] == answers[1])
+        for s in servers { await s.stop() }
+    }
+
     @Test func depthScheduleAcrossStagesEqualsCacheFreeRecomputation() async throws {
         guard let path = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(3, model: path)

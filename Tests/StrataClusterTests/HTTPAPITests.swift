@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import StrataApp
 import StrataCluster
 import StrataHTTPAPI
@@ -17,7 +19,8 @@ import Testing
     /// Runs `body` with the API listening on a free port, backed by two in-process workers.
     /// `configure` adjusts the scheduler (full depth, 8 running, 64 waiting by default).
     func withServer(
-        configure: (inout SchedulerSettings) -> Void = { _ in }, _ body: @Sendable (URL) async throws -> Void
+        configure: (inout SchedulerSettings) -> Void = { _ in }, api configureAPI: (inout APIServer) -> Void = { _ in },
+        server: HTTPServerBuilder = .http1(), _ body: @Sendable (URL) async throws -> Void
     ) async throws {
         guard let model = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(2, model: model)
@@ -28,10 +31,11 @@ import Testing
             layerCount: 30, exits: [9, 12, 15, 21, 30], mode: .fixed(30), adaptive: AdaptiveSettings(objective: 10),
             headBlocks: APIServer.headBlocks(session.generator.model.model))
         configure(&settings)
-        let api = APIServer(generator: session.generator, modelName: "smollm2", scheduler: ServingScheduler(settings: settings))
+        var api = APIServer(generator: session.generator, modelName: "smollm2", scheduler: ServingScheduler(settings: settings))
+        configureAPI(&api)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
-            router: api.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: api.router(), server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
@@ -44,11 +48,12 @@ import Testing
         for s in servers { await s.stop() }
     }
 
-    static func post(_ url: URL, _ path: String, _ json: String) async throws -> (Int, [String: String], String) {
+    static func post(_ url: URL, _ path: String, _ json: String, key: String? = nil) async throws -> (Int, [String: String], String) {
         var request = URLRequest(url: url.appendingPathComponent(path))
         request.httpMethod = "POST"
         request.httpBody = Data(json.utf8)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse  // an http:// URL always answers with HTTPURLResponse
         var headers: [String: String] = [:]
@@ -265,5 +270,70 @@ import Testing
             #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) && png.count > 5000)
             #expect(!describe(report).isEmpty)
         }
+    }
+
+    @Test func apiKeysAreRequiredWhereConfiguredAndLimitStreamsPerClient() async throws {
+        try await withServer(api: { $0.apiKeys = ["alpha", "beta"]; $0.maxStreamsPerClient = 1 }) { url in
+            let hi = #"{"prompt":"Hi","max_tokens":2}"#
+            let (missing, headers, message) = try await Self.post(url, "v1/completions", hi)
+            #expect(missing == 401 && headers["www-authenticate"] == "Bearer" && message.contains("API key"))
+            let (wrong, _, _) = try await Self.post(url, "v1/completions", hi, key: "gamma")
+            #expect(wrong == 401)
+            let (right, _, _) = try await Self.post(url, "v1/completions", hi, key: "alpha")
+            #expect(right == 200)
+            let (admin, _, _) = try await Self.post(url, "admin/drain", "{}")
+            #expect(admin == 401, "admin routes need a key too")
+            let (health, _) = try await Self.get(url, "health")
+            #expect(health == 200, "probes need none")
+            // One request in flight per key: a second from the same key is refused, another key's is not.
+            async let long = Self.post(url, "v1/completions", Self.longRequest, key: "alpha")
+            try await Self.waitForHealth(url) { $0.running == 1 }
+            let (busy, _, why) = try await Self.post(url, "v1/completions", hi, key: "alpha")
+            #expect(busy == 429 && why.contains("in flight"), "\(busy) \(why)")
+            let (other, _, _) = try await Self.post(url, "v1/completions", hi, key: "beta")
+            #expect(other == 200)
+            #expect(try await long.0 == 200)
+            let (after, _, _) = try await Self.post(url, "v1/completions", hi, key: "alpha")
+            #expect(after == 200, "the place is given back")
+        }
+    }
+
+    @Test func servesHTTPSToAClientThatTrustsItsCertificate() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-tls-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cert = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+            print("skipped: no /usr/bin/openssl to make a test certificate")
+            return
+        }
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0)
+        var settings = ServeSettings(http: PeerAddress(host: "127.0.0.1", port: 0))
+        settings.tlsCertificate = cert
+        settings.tlsKey = key
+        let tls = try #require(try settings.serverTLS())
+        try await withServer(server: try .tls(.http1(), tlsConfiguration: tls)) { url in
+            let secure = "https://127.0.0.1:\(url.port ?? 0)"
+            var options = ClientOptions()
+            options.caFile = cert
+            var request = SubmitRequest(prompt: "The capital of France is")
+            request.maxTokens = 4
+            let answer = try await runSubmit(url: secure, request, options: options) { _ in }
+            #expect(answer.depth == 30 && (answer.completionTokens ?? 0) > 0)
+            // Without the certificate trusted, the client refuses the server.
+            await #expect(throws: (any Error).self) { try await runSubmit(url: secure, request, options: ClientOptions()) { _ in } }
+        }
+        settings.tlsKey = nil
+        #expect(throws: AppError.self) { try settings.serverTLS() }
     }
 }
