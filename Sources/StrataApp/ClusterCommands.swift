@@ -34,7 +34,7 @@ public func loadSecret(path: String?) throws -> SharedSecret {
 /// `strata worker`: listens until killed. `announce` receives the bound address once listening.
 public func runWorker(
     listen: String, modelPath: String?, engine: EngineOptions, secretFile: String?, name: String?,
-    cacheDirectory: String? = nil, exitWithParent: Bool = false, announce: (PeerAddress) -> Void
+    cacheDirectory: String? = nil, exitWithParent: Bool = false, tls: WorkerTLSFiles? = nil, announce: (PeerAddress) -> Void
 ) async throws {
     if exitWithParent { watchParent() }
     let address = try PeerAddress(parsing: listen)
@@ -42,9 +42,27 @@ public func runWorker(
         listen: address, modelPath: modelPath, threads: engine.threadCount, placement: try engine.placement(),
         secret: try loadSecret(path: secretFile), name: name ?? "\(ProcessInfo.processInfo.hostName):\(address.port)")
     if let cacheDirectory { options.cacheDirectory = cacheDirectory }
+    if let tls {
+        options.tlsServer = try LinkTLS.server(certificate: tls.certificate, key: tls.key)
+        options.tlsClient = try LinkTLS.client(trust: tls.trust ?? tls.certificate)
+    }
     let server = try await WorkerServer.start(options)
     announce(server.boundAddress)
     try await server.waitUntilClosed()
+}
+
+/// A worker's TLS files: its certificate and key, and what it trusts when it dials its next
+/// stage (by default its own certificate, as when every worker shares one).
+public struct WorkerTLSFiles: Sendable {
+    public var certificate: String
+    public var key: String
+    public var trust: String?
+
+    public init(certificate: String, key: String, trust: String? = nil) {
+        self.certificate = certificate
+        self.key = key
+        self.trust = trust
+    }
 }
 
 /// A running cluster with the coordinator's model, and whatever must be stopped afterwards.
@@ -63,7 +81,8 @@ public struct ClusterSession: Sendable {
 /// Starts (or reaches) the workers, connects, assigns the split and returns a generator.
 public func startCluster(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    contextLimit: Int? = nil, prefillChunk: Int = 64, executable: String = LocalWorkers.currentExecutable
+    contextLimit: Int? = nil, prefillChunk: Int = 64, workerTrust: String? = nil,
+    executable: String = LocalWorkers.currentExecutable
 ) async throws -> ClusterSession {
     // The coordinator holds embeddings, final norm and head: bind no blocks.
     let loaded = try LoadedModel.load(path: modelPath, layers: 0..<0)
@@ -93,6 +112,7 @@ public func startCluster(
     var options = ClusterOptions(workers: addresses, modelPath: modelPath, split: plannedSplit)
     options.secret = try loadSecret(path: secretPath)
     options.contextLimit = contextLimit
+    if let workerTrust { options.tls = try LinkTLS.client(trust: workerTrust) }
     // Weights of one block (as the file stores them) with 50% headroom for KV caches.
     let firstBlock = loaded.tensorSummary.filter { $0.name.hasPrefix("blk.0.") || $0.name.hasPrefix("model.layers.0.") }
     options.blockBytes = firstBlock.reduce(0) { $0 + $1.bytes } * 3 / 2
@@ -115,12 +135,12 @@ public func startCluster(
 /// `strata generate --workers … | --local-workers N`: the same output as the single-process
 /// command, computed by the cluster.
 public func runClusterGenerate(
-    _ config: GenerateConfig, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?,
+    _ config: GenerateConfig, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, workerTrust: String? = nil,
     write output: @escaping @Sendable (String) -> Void
 ) async throws -> GenerationResult {
     let session = try await startCluster(
         modelPath: config.modelPath, workers: workers, split: split, secretFile: secretFile, engine: config.engine,
-        contextLimit: config.contextLimit)
+        contextLimit: config.contextLimit, workerTrust: workerTrust)
     do {
         let tokenizer = session.generator.model.model.tokenizer
         let prompt = try promptTokens(for: tokenizer, prompt: config.prompt, chat: config.chat, system: config.system)
@@ -228,11 +248,11 @@ public struct ServeSettings: Sendable {
 /// `announce` receives the HTTP address once the server listens.
 public func runServe(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    settings: ServeSettings, announce: @escaping @Sendable (String) -> Void
+    settings: ServeSettings, workerTrust: String? = nil, announce: @escaping @Sendable (String) -> Void
 ) async throws {
     let session = try await startCluster(
         modelPath: modelPath, workers: workers, split: split, secretFile: secretFile, engine: engine,
-        prefillChunk: settings.prefillChunk)
+        prefillChunk: settings.prefillChunk, workerTrust: workerTrust)
     do {
         let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
         let model = session.generator.model.model

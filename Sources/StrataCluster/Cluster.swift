@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import StrataKernels
 import StrataModel
 import StrataWire
@@ -112,7 +113,9 @@ public final class Cluster: @unchecked Sendable {
         do {
             for (i, address) in options.workers.enumerated() {
                 links.append(
-                    try await Self.dial(address, stage: i, generation: 0, group: group, handshake: handshake, limits: options.limits, box: box))
+                    try await Self.dial(
+                        address, stage: i, generation: 0, group: group, handshake: handshake, limits: options.limits, tls: options.tls,
+                        box: box))
             }
         } catch {
             for link in links { try? await link.channel.close() }
@@ -141,10 +144,10 @@ public final class Cluster: @unchecked Sendable {
     /// Opens and authenticates the link to stage `stage`'s worker.
     private static func dial(
         _ address: PeerAddress, stage: Int, generation: Int, group: MultiThreadedEventLoopGroup,
-        handshake: CoordinatorHandshake.Configuration, limits: WireLimits, box: ClusterBox
+        handshake: CoordinatorHandshake.Configuration, limits: WireLimits, tls: TLSConfiguration?, box: ClusterBox
     ) async throws -> PeerLink {
         try await PeerLink.connect(
-            to: address, group: group, handshake: handshake, limits: limits,
+            to: address, group: group, handshake: handshake, limits: limits, tls: tls,
             onFrame: { frame in box.cluster?.receive(frame, from: stage) },
             onClose: { box.cluster?.lost(stage: stage, generation: generation, address: address) })
     }
@@ -481,6 +484,7 @@ public final class Cluster: @unchecked Sendable {
         let group = self.group
         let handshake = self.handshake
         let limits = options.limits
+        let tls = options.tls
         let box = self.box
         let interval = options.reconnectInterval
         Task { [weak self] in
@@ -493,7 +497,8 @@ public final class Cluster: @unchecked Sendable {
                 }
                 guard
                     let link = try? await Self.dial(
-                        address, stage: stage, generation: generation, group: group, handshake: handshake, limits: limits, box: box)
+                        address, stage: stage, generation: generation, group: group, handshake: handshake, limits: limits,
+                        tls: tls, box: box)
                 else { continue }
                 self.state.withLock { s in
                     s.links[stage] = link

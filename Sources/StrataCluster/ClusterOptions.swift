@@ -1,3 +1,4 @@
+import NIOSSL
 import StrataKernels
 import StrataWire
 
@@ -27,6 +28,8 @@ public struct ClusterOptions: Sendable {
     /// planned split never gives a worker more blocks than its reported memory holds.
     public var blockBytes: Int?
     public var limits: WireLimits = .default
+    /// TLS for the links to the workers (see `LinkTLS.client`); nil for plain TCP.
+    public var tls: TLSConfiguration?
 
     public init(workers: [PeerAddress], modelPath: String, split: [Range<Int>]? = nil) {
         self.workers = workers

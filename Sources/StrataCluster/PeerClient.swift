@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import StrataWire
 
 /// A connection this process opened to a worker, after a successful handshake: the
@@ -11,19 +12,25 @@ public struct PeerLink: Sendable {
 
     /// Connects, runs the handshake in `role`, and from then on hands every inbound frame to
     /// `onFrame` (on the connection's event loop) and reports the close through `onClose`.
+    /// - Parameter tls: wraps the link in TLS (see `LinkTLS.client`); nil for plain TCP.
     public static func connect(
         to address: PeerAddress, group: any EventLoopGroup, handshake: CoordinatorHandshake.Configuration,
-        limits: WireLimits, timeout: TimeAmount = .seconds(10),
+        limits: WireLimits, timeout: TimeAmount = .seconds(10), tls: TLSConfiguration? = nil,
         onFrame: @escaping @Sendable (Frame) -> Void, onClose: @escaping @Sendable () -> Void
     ) async throws -> PeerLink {
         let established = group.next().makePromise(of: CoordinatorHandshake.Peer.self)
         let channel: any Channel
+        let context = try tls.map { try NIOSSLContext(configuration: $0) }
         do {
             channel = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(timeout)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let context {
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: context, serverHostname: LinkTLS.serverHostname(address.host)))
+                        }
                         try channel.pipeline.syncOperations.addFrameCodec(limits: limits)
                         try channel.pipeline.syncOperations.addHandler(
                             PeerClientHandler(

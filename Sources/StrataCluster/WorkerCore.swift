@@ -156,12 +156,13 @@ final class WorkerCore: @unchecked Sendable {
         let config = CoordinatorHandshake.Configuration(
             role: .upstreamStage, modelHash: assign.modelHash, secret: options.secret, requiresLocalModel: true)
         let limits = options.limits
+        let tls = options.tlsClient
         let io = ioGroup
         let core = self
         let promise = computeLoop.makePromise(of: PeerLink.self)
         promise.completeWithTask {
             try await PeerLink.connect(
-                to: address, group: io, handshake: config, limits: limits,
+                to: address, group: io, handshake: config, limits: limits, tls: tls,
                 onFrame: { frame in
                     if case .goodbye(let g) = frame.message { core.log("next stage said goodbye: \(g.reason) \(g.message)") }
                 },

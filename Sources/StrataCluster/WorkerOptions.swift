@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import StrataKernels
 import StrataWire
 
@@ -13,6 +14,9 @@ public struct WorkerOptions: Sendable {
     public var secret: SharedSecret
     public var name: String
     public var limits: WireLimits = .default
+    /// TLS for the listener (certificate and key), and for dialling the next stage (trust).
+    public var tlsServer: TLSConfiguration?
+    public var tlsClient: TLSConfiguration?
     /// Where models streamed from a coordinator are kept, named by their SHA-256.
     public var cacheDirectory: String = FileManager.default.temporaryDirectory.appendingPathComponent("strata-models").path
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import StrataKernels
 import StrataWire
 import Synchronization
@@ -31,12 +32,14 @@ public final class WorkerServer: Sendable {
         let workerID = UInt64.random(in: 1...UInt64.max)
         let limits = options.limits
         let channel: any Channel
+        let tls = try options.tlsServer.map { try NIOSSLContext(configuration: $0) }
         do {
             channel = try await ServerBootstrap(group: io)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
+                        if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                         try child.pipeline.syncOperations.addFrameCodec(limits: limits)
                         try child.pipeline.syncOperations.addHandler(
                             WorkerConnectionHandler(

@@ -160,7 +160,7 @@ struct Generate: AsyncParsableCommand {
         if let workers = try clusterArguments.source() {
             result = try await runClusterGenerate(
                 config, workers: workers, split: try clusterArguments.parsedSplit(), secretFile: clusterArguments.secretFile,
-                write: write)
+                workerTrust: clusterArguments.workerCA, write: write)
         } else {
             result = try runGenerate(config, write: write)
         }
@@ -292,6 +292,9 @@ struct ClusterArguments: ParsableArguments {
     @Option(name: .customLong("secret-file"), help: "A file holding the secret the workers require.")
     var secretFile: String?
 
+    @Option(name: .customLong("worker-ca"), help: "Reach the workers over TLS, trusting the certificates in this PEM file.")
+    var workerCA: String?
+
     func validate() throws {
         let given = [workers != nil, localWorkers != nil, cluster != nil].filter { $0 }.count
         if given > 1 { throw ValidationError("use one of --workers, --local-workers and --cluster") }
@@ -334,12 +337,27 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .customLong("exit-with-parent"), help: "Exit when the launching process ends (used for local workers).")
     var exitWithParent = false
 
+    @Option(name: .customLong("tls-cert"), help: "Accept TLS connections with this PEM certificate chain (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: "Trust these certificates when dialling the next stage (default: --tls-cert).")
+    var tlsCA: String?
+
     @OptionGroup var engineArguments: EngineArguments
 
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsCA != nil && tlsCert == nil { throw ValidationError("--tls-ca needs --tls-cert and --tls-key") }
+    }
+
     func run() async throws {
+        let tls = tlsCert.flatMap { cert in tlsKey.map { WorkerTLSFiles(certificate: cert, key: $0, trust: tlsCA) } }
         try await runWorker(
             listen: listen, modelPath: try? resolveModelPath(model), engine: engineArguments.engine, secretFile: secretFile,
-            name: name, cacheDirectory: cacheDir, exitWithParent: exitWithParent
+            name: name, cacheDirectory: cacheDir, exitWithParent: exitWithParent, tls: tls
         ) { address in
             // The first stdout line: launchers wait for it.
             FileHandle.standardOutput.write(Data("listening on \(address)\n".utf8))
@@ -422,7 +440,8 @@ struct Serve: AsyncParsableCommand {
         settings.tlsKey = tlsKey
         try await runServe(
             modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
-            secretFile: clusterArguments.secretFile, engine: engineArguments.engine, settings: settings
+            secretFile: clusterArguments.secretFile, engine: engineArguments.engine, settings: settings,
+            workerTrust: clusterArguments.workerCA
         ) { url in
             FileHandle.standardError.write(Data("strata: serving on \(url)\n".utf8))
         }

@@ -40,4 +40,28 @@ enum ClusterHarness {
         options.stopAtEndOfGeneration = false
         return try Generator(model: model).generate(prompt: prompt, options: options).tokens
     }
+
+    /// A self-signed certificate for 127.0.0.1 and its key (PEM files in a fresh temporary
+    /// folder), made with the system's openssl; nil where there is none.
+    static func selfSignedCertificate() throws -> (certificate: String, key: String, folder: URL)? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+            print("skipped: no /usr/bin/openssl to make a test certificate")
+            return nil
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-tls-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let certificate = folder.appendingPathComponent("cert.pem").path
+        let key = folder.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw ClusterError.notReady("openssl could not make a test certificate") }
+        return (certificate, key, folder)
+    }
 }

@@ -177,6 +177,36 @@ import Testing
         for s in servers { await s.stop() }
     }
 
+    @Test func workersOverTLSAnswerAsOverTCPAndRefuseAPlainCoordinator() async throws {
+        guard let model = ModelFixture.path(), let (cert, key, folder) = try ClusterHarness.selfSignedCertificate() else { return }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var servers: [WorkerServer] = []
+        for i in 0..<2 {
+            var options = WorkerOptions(listen: PeerAddress(host: "127.0.0.1", port: 0), modelPath: model, threads: 1, name: "tls-\(i)")
+            options.tlsServer = try LinkTLS.server(certificate: cert, key: key)
+            options.tlsClient = try LinkTLS.client(trust: cert)
+            servers.append(try await WorkerServer.start(options))
+        }
+        let addresses = servers.map(\.boundAddress)
+        let session = try await startCluster(
+            modelPath: model, workers: .addresses(addresses), split: [0..<15, 15..<30], secretFile: nil,
+            engine: EngineOptions(threads: 1), workerTrust: cert)
+        var options = GenerationOptions(maxTokens: 8, exit: 30)
+        options.stopAtEndOfGeneration = false
+        let tokens = try await session.generator.generate(prompt: Self.prompt, options: options).tokens
+        #expect(tokens == (try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 8, exit: 30)))
+        await session.shutdown()
+        // A coordinator speaking plain TCP to a TLS worker is refused, quickly.
+        let started = ContinuousClock.now
+        await #expect(throws: ClusterError.self) {
+            _ = try await startCluster(
+                modelPath: model, workers: .addresses(addresses), split: [0..<15, 15..<30], secretFile: nil,
+                engine: EngineOptions(threads: 1))
+        }
+        #expect(ContinuousClock.now - started < .seconds(15))
+        for s in servers { await s.stop() }
+    }
+
     @Test func depthScheduleAcrossStagesEqualsCacheFreeRecomputation() async throws {
         guard let path = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(3, model: path)

@@ -299,25 +299,8 @@ import Testing
     }
 
     @Test func servesHTTPSToAClientThatTrustsItsCertificate() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-tls-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let cert = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
-            print("skipped: no /usr/bin/openssl to make a test certificate")
-            return
-        }
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0)
+        guard let (cert, key, folder) = try ClusterHarness.selfSignedCertificate() else { return }
+        defer { try? FileManager.default.removeItem(at: folder) }
         var settings = ServeSettings(http: PeerAddress(host: "127.0.0.1", port: 0))
         settings.tlsCertificate = cert
         settings.tlsKey = key
