@@ -89,6 +89,8 @@ public struct LoadTestRecord: Codable, Sendable {
 /// The server's state, sampled once a second during the test.
 public struct LoadTestSample: Codable, Sendable {
     public var at: Double
+    /// The depth a request without its own controls would get: the policy's, capped by what
+    /// the cluster reaches.
     public var depth: Int
     public var running: Int
     public var queued: Int
@@ -208,7 +210,9 @@ private struct LoadTestRun: Sendable {
                 while !Task.isCancelled {
                     if let status = try? await client.call(.GET, "/admin/depth", as: SchedulerStatus.self) {
                         book.samples.withLock {
-                            $0.append(LoadTestSample(at: now(), depth: status.depth, running: status.running, queued: status.queued, mode: status.mode))
+                            $0.append(LoadTestSample(
+                                at: now(), depth: min(status.depth, status.reachableDepth ?? status.depth), running: status.running,
+                                queued: status.queued, mode: status.mode))
                         }
                         let done = book.records.withLock { r in r.filter { $0.status != 0 }.count }
                         let sent = book.records.withLock { $0.count }

@@ -336,7 +336,8 @@ private func drain(_ client: ServingClient, resume: Bool) async throws -> String
 /// A human-readable depth status.
 public func describe(_ status: SchedulerStatus) -> String {
     var lines = [
-        "policy      \(status.mode)\(status.draining ? " (draining)" : "")",
+        "policy      \(status.mode)\(status.draining ? " (draining)" : "")"
+            + (status.reachableDepth.map { $0 < status.layers ? ", a worker is lost: exits up to \($0) reachable" : "" } ?? ""),
         "depth       \(status.depth) of \(status.layers) (exits \(status.exits.map(String.init).joined(separator: ",")))",
         "requests    \(status.running) running (max \(status.maxRunning)), \(status.queued) queued (max \(status.maxQueue))",
         String(format: "throughput  %.1f tokens/s, work rate %@", status.tokensPerSecond, status.workRate.map { String(format: "%.0f block-tokens/s", $0) } ?? "not measured yet"),

@@ -99,6 +99,9 @@ public struct SchedulerStatus: Codable, Sendable, Equatable {
     public var completed: Int
     public var rejected: Int
     public var depthChanges: Int
+    /// The deepest exit the cluster reaches now (below `layers` while a worker is lost); set by
+    /// the HTTP layer, nil from the scheduler alone.
+    public var reachableDepth: Int?
 }
 
 /// What `strata drain` reports once everything admitted has finished.

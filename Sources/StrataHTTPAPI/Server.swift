@@ -98,13 +98,13 @@ public struct APIServer: Sendable {
         }
         router.get("admin/depth") { request, _ -> Response in
             _ = try api.authorize(request)
-            return api.json(api.scheduler.status())
+            return api.json(api.status())
         }
         router.post("admin/depth") { request, context -> Response in
             _ = try api.authorize(request)
             let body = try await api.decode(DepthCommand.self, request, context)
             try api.apply(body)
-            return api.json(api.scheduler.status())
+            return api.json(api.status())
         }
         router.post("admin/drain") { request, _ -> Response in
             _ = try api.authorize(request)
@@ -113,9 +113,16 @@ public struct APIServer: Sendable {
         router.post("admin/resume") { request, _ -> Response in
             _ = try api.authorize(request)
             api.scheduler.resume()
-            return api.json(api.scheduler.status())
+            return api.json(api.status())
         }
         return router
+    }
+
+    /// The scheduler's status with the cluster's reachable depth.
+    func status() -> SchedulerStatus {
+        var status = scheduler.status()
+        status.reachableDepth = generator.cluster.reachableDepth
+        return status
     }
 
     /// `{"depth": K}` caps every request at exit K; `{"depth": "auto"}` hands depth to the

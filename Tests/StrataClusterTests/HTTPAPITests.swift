@@ -158,7 +158,7 @@ import Testing
             status = try await runDepth(url: base, set: "full")
             #expect(status.mode == "fixed 30" && status.depth == 30)
             status = try await runDepth(url: base, set: nil)
-            #expect(status.layers == 30 && status.exits == [9, 12, 15, 21, 30])
+            #expect(status.layers == 30 && status.exits == [9, 12, 15, 21, 30] && status.reachableDepth == 30)
             await #expect(throws: AppError.self) { try await runDepth(url: base, set: "31") }
             await #expect(throws: AppError.self) { try await runDepth(url: base, set: "deep") }
         }
