@@ -97,7 +97,9 @@ let package = Package(
         /// Sorted Fine-Tuning: a trainable LLaMA (forward and backward), AdamW, data, checkpoints, GGUF export.
         .target(
             name: "StrataTrain",
-            dependencies: ["StrataModel", "StrataFormats", "StrataKernels", "StrataTokenizer", "CStrataBLAS", "CStrataKernels"],
+            dependencies: [
+                "StrataModel", "StrataFormats", "StrataKernels", "StrataTokenizer", "StrataWire", "CStrataBLAS", "CStrataKernels",
+            ],
             swiftSettings: strictSettings
         ),
         /// Line charts rendered to PNG (a built-in bitmap font, zlib for compression).

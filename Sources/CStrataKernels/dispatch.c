@@ -6,7 +6,9 @@
 #endif
 
 static int probed = 0;       // best ST_PATH_* level; 0 until probed. Racing probes store the same value.
-static int forced_level = 0; // cap set by st_force_path (0: none)
+// Cap set by st_force_path (0: none). Per thread: a test that forces a path on its own thread
+// must not change the path of kernels other threads (other tests' compute pools) run meanwhile.
+static _Thread_local int forced_level = 0;
 
 static int probe_cpu(void) {
 #if ST_X86
@@ -36,7 +38,7 @@ static int detected(void) {
 
 int st_path_level(void) {
     const int p = detected();
-    const int cap = __atomic_load_n(&forced_level, __ATOMIC_RELAXED);
+    const int cap = forced_level;
     return cap > 0 && cap < p ? cap : p;
 }
 
@@ -51,7 +53,7 @@ const char *st_simd_path(void) {
 }
 
 void st_force_path(int level) {
-    __atomic_store_n(&forced_level, level < 0 ? 0 : level, __ATOMIC_RELAXED);
+    forced_level = level < 0 ? 0 : level;
 }
 
 void st_force_scalar(int force) { st_force_path(force ? ST_PATH_SCALAR : 0); }

@@ -189,16 +189,9 @@ public struct ServeSettings: Sendable {
         case (nil, nil):
             return nil
         case (let certificate?, let key?):
-            let chain: [NIOSSLCertificate]
-            let privateKey: NIOSSLPrivateKey
-            do {
-                chain = try NIOSSLCertificate.fromPEMFile(certificate)
-                privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            } catch {
-                throw AppError.invalidArgument("cannot use --tls-cert \(certificate) with --tls-key \(key): \(error)")
+            do { return try LinkTLS.server(certificate: certificate, key: key) } catch {
+                throw AppError.invalidArgument("--tls-cert/--tls-key: \(error)")
             }
-            guard !chain.isEmpty else { throw AppError.invalidArgument("--tls-cert \(certificate) holds no certificate") }
-            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
         default:
             throw AppError.invalidArgument("--tls-cert and --tls-key go together")
         }

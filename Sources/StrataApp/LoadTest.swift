@@ -3,6 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import StrataHTTPAPI
+import StrataModel
+import StrataTrain
 import Synchronization
 
 /// `strata loadtest`: open-loop Poisson arrivals against a running server.
@@ -192,7 +194,7 @@ private struct LoadTestRun: Sendable {
     func run(progress: @escaping @Sendable (String) -> Void) async throws -> LoadTestReport {
         let start = ContinuousClock.now
         let book = LoadTestBook()
-        let now: @Sendable () -> Double = { seconds(ContinuousClock.now - start) }
+        let now: @Sendable () -> Double = { (ContinuousClock.now - start).seconds }
         let initial = try await client.call(.GET, "/admin/depth", as: SchedulerStatus.self)
         let bodies = try config.prompts.map { prompt in
             var request = SubmitRequest(prompt: prompt)
@@ -320,24 +322,4 @@ private final class LoadTestBook: Sendable {
     let records = Mutex<[LoadTestRecord]>([])
     let samples = Mutex<[LoadTestSample]>([])
     let sendingDone = Atomic<Bool>(false)
-}
-
-private func seconds(_ duration: Duration) -> Double {
-    let (s, attoseconds) = duration.components
-    return Double(s) + Double(attoseconds) / 1e18
-}
-
-/// A small seeded generator for arrival times (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

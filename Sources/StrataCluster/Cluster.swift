@@ -49,6 +49,19 @@ public final class Cluster: @unchecked Sendable {
         /// Rows sent through each stage, and micro-batches in the chain that reach it.
         var stageRows: [Int]
         var stageInFlight: [Int]
+
+        /// The first block of the earliest lost stage, or `layerCount` when none is lost.
+        func reachable(_ split: [Range<Int>], layerCount: Int) -> Int {
+            lostStages.keys.map { split[$0].lowerBound }.min() ?? layerCount
+        }
+
+        /// Counts a micro-batch stopping at `exit` into (`by` 1) or out of (-1) every stage it crosses.
+        mutating func track(exit: Int, rows: Int, by delta: Int, _ split: [Range<Int>]) {
+            for (i, range) in split.enumerated() where range.lowerBound < exit && i < stageInFlight.count {
+                stageInFlight[i] += delta
+                if delta > 0 { stageRows[i] += rows }
+            }
+        }
     }
 
     /// One sequence's step waiting to travel (rows and hidden as `step` received them).
@@ -88,7 +101,7 @@ public final class Cluster: @unchecked Sendable {
     /// The deepest exit every stage up to it can serve now: the full depth, or the first block
     /// of the earliest lost stage (0 when the first stage is lost).
     public var reachableDepth: Int {
-        state.withLock { s in s.lostStages.keys.map { split[$0].lowerBound }.min() ?? layerCount }
+        state.withLock { $0.reachable(split, layerCount: layerCount) }
     }
 
     /// Losses since `epoch` (a count from an earlier call): the new epoch, and the first block
@@ -263,7 +276,7 @@ public final class Cluster: @unchecked Sendable {
         return try await withCheckedThrowingContinuation { c in
             let failure: ClusterError? = state.withLock { s in
                 if s.shutDown { return .notReady("the cluster has shut down") }
-                let reachable = s.lostStages.keys.map { split[$0].lowerBound }.min() ?? layerCount
+                let reachable = s.reachable(split, layerCount: layerCount)
                 if exit > reachable {
                     return .stageLost(peer: s.lostStages.values.sorted().joined(separator: ", "), reachableDepth: reachable)
                 }
@@ -298,10 +311,7 @@ public final class Cluster: @unchecked Sendable {
                 let id = s.nextRequest
                 s.nextRequest += 1
                 s.inFlight[id] = taken
-                for (i, range) in split.enumerated() where range.lowerBound < first.exit && i < s.stageRows.count {
-                    s.stageRows[i] += rows
-                    s.stageInFlight[i] += 1
-                }
+                s.track(exit: first.exit, rows: rows, by: 1, split)
                 let tensor = WireTensor(
                     values: taken.flatMap(\.hidden), rows: rows, columns: hiddenSize, dtype: options.activationDType)
                 return (id, Forward(stepID: id, fromLayer: 0, exitLayer: UInt32(first.exit), rows: taken.flatMap(\.rows), hidden: tensor))
@@ -339,11 +349,7 @@ public final class Cluster: @unchecked Sendable {
     private func takeInFlight(_ id: UInt64) -> [QueuedStep]? {
         state.withLock { s in
             guard let steps = s.inFlight.removeValue(forKey: id) else { return nil }
-            if let exit = steps.first?.exit {
-                for (i, range) in split.enumerated() where range.lowerBound < exit && i < s.stageInFlight.count {
-                    s.stageInFlight[i] -= 1
-                }
-            }
+            if let exit = steps.first?.exit { s.track(exit: exit, rows: 0, by: -1, split) }
             return steps
         }
     }
@@ -412,16 +418,12 @@ public final class Cluster: @unchecked Sendable {
             let known = s.lostStages[stage] != nil
             s.lostStages[stage] = address.description
             if !known { s.losses.append(split[stage].lowerBound) }
-            let reachable = s.lostStages.keys.map { split[$0].lowerBound }.min() ?? layerCount
+            let reachable = s.reachable(split, layerCount: layerCount)
             var failed: [QueuedStep] = []
             for (id, steps) in s.inFlight where (steps.first?.exit ?? 0) > reachable {
                 failed += steps
                 s.inFlight.removeValue(forKey: id)
-                if let exit = steps.first?.exit {
-                    for (i, range) in split.enumerated() where range.lowerBound < exit && i < s.stageInFlight.count {
-                        s.stageInFlight[i] -= 1
-                    }
-                }
+                if let exit = steps.first?.exit { s.track(exit: exit, rows: 0, by: -1, split) }
             }
             failed += s.queue.filter { $0.exit > reachable }
             s.queue.removeAll { $0.exit > reachable }
@@ -462,7 +464,7 @@ public final class Cluster: @unchecked Sendable {
 
     private func beat() {
         let now = monotonicSeconds()
-        let timeout = seconds(options.heartbeatTimeout)
+        let timeout = options.heartbeatTimeout.seconds
         let (links, silent) = state.withLock { s -> ([(Int, PeerLink)], [PeerLink]) in
             guard !s.shutDown else { return ([], []) }
             let live = s.links.indices.filter { s.lostStages[$0] == nil }.map { ($0, s.links[$0]) }
@@ -536,7 +538,3 @@ final class ClusterBox: @unchecked Sendable {
 
 func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-private func seconds(_ d: Duration) -> Double {
-    let (s, atto) = d.components
-    return Double(s) + Double(atto) / 1e18
-}

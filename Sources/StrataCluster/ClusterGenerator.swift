@@ -32,6 +32,9 @@ public final class ClusterGenerator: @unchecked Sendable {
 
     private var computeLoop: any EventLoop { computeGroup.next() }
 
+    /// A sequence id no worker has seen.
+    private func freshID() -> UInt64 { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
+
     /// Generates a continuation of `prompt`; `depth(step)` gives each step's exit (step 0 is the
     /// prompt). `onProgress` hears when the prompt is done and each time a token is generated.
     public func generate(
@@ -44,7 +47,7 @@ public final class ClusterGenerator: @unchecked Sendable {
         try config.checkExit(fixed)
         let limit = min(cluster.options.contextLimit ?? config.contextLength, config.contextLength)
         var loop = try DecodeLoop(prompt: prompt, options: options, tokenizer: model.model.tokenizer, limit: limit)
-        let sequence = SequenceHandle(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue, config: config)
+        let sequence = SequenceHandle(id: freshID(), config: config)
         sequence.epoch = cluster.losses(since: Int.max).epoch
         defer { cluster.release(sequence.record.id) }
         var depths: [Int] = []
@@ -88,7 +91,7 @@ public final class ClusterGenerator: @unchecked Sendable {
         if let shallowest, sequence.maxDepth > shallowest, !sequence.fed.isEmpty {
             attempt = 1
             cluster.release(sequence.record.id)
-            sequence.restart(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+            sequence.restart(id: freshID())
         }
         while true {
             let reachable = cluster.reachableDepth
@@ -114,7 +117,7 @@ public final class ClusterGenerator: @unchecked Sendable {
                 attempt += 1
                 guard attempt <= 3 else { throw ClusterError.stageLost(peer: cluster.lostWorkers.joined(separator: ", "), reachableDepth: cluster.reachableDepth) }
                 cluster.release(sequence.record.id)
-                sequence.restart(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+                sequence.restart(id: freshID())
             }
         }
     }

@@ -5,7 +5,7 @@ import NIOSSL
 /// handshake still runs inside the TLS session: TLS keeps the traffic private and proves the
 /// worker's certificate; the secret proves the coordinator.
 public enum LinkTLS {
-    /// A worker's listener: its certificate chain and private key (PEM files).
+    /// A listener's certificate chain and private key (PEM files): a worker's, or the HTTP API's.
     public static func server(certificate: String, key: String) throws -> TLSConfiguration {
         let chain: [NIOSSLCertificate]
         let privateKey: NIOSSLPrivateKey

@@ -173,6 +173,9 @@ public final class ServingScheduler: Sendable {
 
     public var settings: SchedulerSettings { state.withLock { $0.settings } }
 
+    /// The depth mode in force.
+    public var mode: DepthMode { state.withLock { $0.settings.mode } }
+
     // MARK: - Admission
 
     /// Waits for a place and returns the request's ticket, or throws `AdmissionError`
@@ -310,11 +313,7 @@ public final class ServingScheduler: Sendable {
         guard case .adaptive = s.settings.mode, s.adaptive.index == 0, let exit = s.settings.exits.first,
             let rate = s.rate.rate(now: now)
         else { return nil }
-        var work = s.rate.units(depth: exit, promptTokens: request.promptTokens, tokens: request.maxTokens)
-        for r in s.running.values {
-            work += s.rate.units(depth: r.depth, promptTokens: r.prefilled ? 0 : r.promptTokens, tokens: max(r.maxTokens - r.generated, 0))
-        }
-        for w in s.queue { work += s.rate.units(depth: exit, promptTokens: w.request.promptTokens, tokens: w.request.maxTokens) }
+        let work = backlog(depth: exit, s) + s.rate.units(depth: exit, promptTokens: request.promptTokens, tokens: request.maxTokens)
         let predicted = work / rate
         guard predicted > s.settings.adaptive.objective * s.settings.adaptive.shedAbove else { return nil }
         return .overloaded(predicted: predicted, objective: s.settings.adaptive.objective, exit: exit)
@@ -322,13 +321,15 @@ public final class ServingScheduler: Sendable {
 
     private static func chooseDepth(_ request: DepthRequest, arrived: Double, now: Double, _ s: inout State) -> Int {
         let waited = now - arrived
-        let snapshot = s
-        let forecast = { (k: Int) -> DepthForecast? in Self.forecast(depth: k, request: request, waited: waited, snapshot, now: now) }
-        let predict = { (k: Int) -> Double? in forecast(k)?.latency }
+        let state = s
+        let predict = { (k: Int) -> Double? in Self.forecast(depth: k, request: request, waited: waited, state, now: now)?.latency }
         let base: Int
         switch s.settings.mode {
         case .fixed(let k), .admin(let k): base = k
-        case .adaptive: base = s.adaptive.update(now: now, forecast: forecast)
+        case .adaptive:
+            var adaptive = s.adaptive
+            base = adaptive.update(now: now) { k in Self.forecast(depth: k, request: request, waited: waited, state, now: now) }
+            s.adaptive = adaptive
         }
         var depth = request.depth ?? base
         if case .admin(let cap) = s.settings.mode { depth = min(depth, cap) }
@@ -350,11 +351,7 @@ public final class ServingScheduler: Sendable {
     /// without bound, and so does the prediction.
     private static func forecast(depth: Int, request: DepthRequest, waited: Double, _ s: State, now: Double) -> DepthForecast? {
         guard let rate = s.rate.rate(now: now) else { return nil }
-        var backlog = 0.0
-        for r in s.running.values {
-            backlog += s.rate.units(depth: r.depth, promptTokens: r.prefilled ? 0 : r.promptTokens, tokens: max(r.maxTokens - r.generated, 0))
-        }
-        for w in s.queue { backlog += s.rate.units(depth: depth, promptTokens: w.request.promptTokens, tokens: w.request.maxTokens) }
+        let backlog = backlog(depth: depth, s)
         let own = s.rate.units(depth: depth, promptTokens: request.promptTokens, tokens: request.maxTokens)
         let span = min(Self.arrivalWindow, max(now - s.startedAt, 1))
         let offered = s.arrivals.filter { now - $0.time <= span }
@@ -362,6 +359,17 @@ public final class ServingScheduler: Sendable {
         let utilisation = offered / rate
         guard utilisation < 0.98 else { return DepthForecast(latency: .infinity, utilisation: utilisation) }
         return DepthForecast(latency: waited + backlog / rate + own / (rate * (1 - utilisation)), utilisation: utilisation)
+    }
+
+    /// Block-tokens still to do for the running requests (at their depths) and the queued ones
+    /// (at `depth`).
+    private static func backlog(depth: Int, _ s: State) -> Double {
+        var work = 0.0
+        for r in s.running.values {
+            work += s.rate.units(depth: r.depth, promptTokens: r.prefilled ? 0 : r.promptTokens, tokens: max(r.maxTokens - r.generated, 0))
+        }
+        for w in s.queue { work += s.rate.units(depth: depth, promptTokens: w.request.promptTokens, tokens: w.request.maxTokens) }
+        return work
     }
 
     // MARK: - Operator controls

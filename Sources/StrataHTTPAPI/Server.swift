@@ -253,7 +253,7 @@ public struct APIServer: Sendable {
         }
         options.exit = min(ticket.depth, reachable)
         let served = options.exit ?? ticket.depth
-        let policy = scheduler.status().mode
+        let policy = scheduler.mode.description
         metrics.served(depth: ticket.depth, promptTokens: prompt.count)
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.lowercased()
         var info = StrataResponseInfo(

@@ -1,3 +1,4 @@
+import StrataWire
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

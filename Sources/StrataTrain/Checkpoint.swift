@@ -1,4 +1,5 @@
 import Foundation
+import StrataWire
 import StrataFormats
 
 /// What a checkpoint says about itself, stored as JSON in its header.

@@ -1,12 +1,12 @@
 /// SplitMix64 (Steele, Lea & Flood): the seeded generator behind data order and random
 /// initialisation. Its own code, not the standard library's, so a seed gives the same order on
 /// every toolchain.
-struct SplitMix: Sendable {
-    private(set) var state: UInt64
+public struct SplitMix: Sendable {
+    public private(set) var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -22,6 +22,9 @@ struct SplitMix: Sendable {
             if product.low >= (0 &- b) % b { return Int(product.high) }
         }
     }
+
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 
     /// Uniform in [-1, 1).
     mutating func symmetricUnit() -> Double {

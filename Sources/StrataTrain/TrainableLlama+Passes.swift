@@ -1,3 +1,4 @@
+import StrataModel
 /// The forward and backward passes.
 ///
 /// ```
@@ -102,9 +103,9 @@ extension TrainableLlama {
         let sums = head(batch, exitCount: exits.count, lossScale: lossScale, crossEntropyTime: &timings.crossEntropy)
         let headDone = clock.now
         if lossScale != nil { backward(batch, exits: exits) }
-        timings.forward = PassTimings.seconds(forwardDone - start)
-        timings.head = PassTimings.seconds(headDone - forwardDone)
-        timings.backward = PassTimings.seconds(clock.now - headDone)
+        timings.forward = (forwardDone - start).seconds
+        timings.head = (headDone - forwardDone).seconds
+        timings.backward = (clock.now - headDone).seconds
         lastTimings = timings
         return sums
     }
@@ -195,7 +196,7 @@ extension TrainableLlama {
                 CrossEntropy.forwardBackward(
                     logits: logits, targets: targetBase + start, rows: rows, vocabulary: V, gradientScale: lossScale,
                     losses: rowLosses)
-                crossEntropyTime += PassTimings.seconds(clock.now - crossEntropyStart)
+                crossEntropyTime += (clock.now - crossEntropyStart).seconds
                 for i in 0..<rows { sums[(start + i) / M] += Double(rowLosses[i]) }
                 guard lossScale != nil else { continue }
                 MatMul.backward(
@@ -298,8 +299,4 @@ public struct PassTimings: Sendable, Equatable {
 
     /// All zero.
     public init() {}
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
 }

@@ -1,3 +1,4 @@
+import StrataModel
 import StrataFormats
 
 /// Fine-tunes a `TrainableLlama<Float>`: micro-batches from a `DataLoader`, gradients accumulated
@@ -123,7 +124,7 @@ public final class Trainer {
         let result = StepReport(
             step: completedSteps, exits: exits, exitLosses: exitLosses,
             loss: exitLosses.reduce(0, +) / Double(exitLosses.count), learningRate: rate, gradientNorm: norm,
-            tokens: tokens, targetTokens: targets, microBatches: batches.count, seconds: seconds(elapsed),
+            tokens: tokens, targetTokens: targets, microBatches: batches.count, seconds: elapsed.seconds,
             cursor: loader.cursor, epochProgress: loader.epochProgress)
         run.steps += 1
         run.last = result
@@ -190,16 +191,12 @@ public final class Trainer {
     private func report(microBatch: Int) {
         guard let handler = progressHandler else { return }
         let clock = ContinuousClock()
-        let elapsed = run.started.map { seconds(clock.now - $0) } ?? 0
+        let elapsed = run.started.map { (clock.now - $0).seconds } ?? 0
         handler(
             TrainingProgress(
                 completedSteps: completedSteps, totalSteps: run.target ?? config.totalSteps, microBatch: microBatch,
                 microBatchesPerStep: config.accumulationSteps, elapsedSeconds: elapsed, tokens: run.tokens,
                 lastStep: run.last, stepsThisRun: run.steps))
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }
 

@@ -2,10 +2,10 @@ import CStrataKernels
 import StrataTestSupport
 import Testing
 
-/// Every test that switches the process-wide path selection lives here (and in extensions of
-/// this suite in other files), run one at a time, so no two of them interleave their
-/// st_force_path calls. (Other suites running meanwhile may take another path; every path is
-/// correct, so they are unaffected.)
+/// Every test that switches the path selection lives here (and in extensions of this suite in
+/// other files), run one at a time. The switch acts on the calling thread only, so kernels that
+/// other suites run meanwhile on their compute pools keep the automatic path (their numerics,
+/// compared against llama.cpp, must not change under them).
 @Suite("Scalar, AVX2 and AVX-512 paths agree", .serialized)
 struct PathAgreementTests {
     @Test("Forcing a path is reported by st_simd_path")

@@ -44,6 +44,7 @@ const char *st_simd_path(void);
 void st_force_scalar(int force);
 /// Caps the path for tests comparing them: 0 automatic, 1 scalar, 2 at most AVX2, 3 at most
 /// AVX-512. A cap above what the CPU supports changes nothing. st_force_scalar(1) is a cap of 1.
+/// Both act on the calling thread only (kernels other threads run keep their own path).
 void st_force_path(int level);
 
 // MARK: - Conversions
