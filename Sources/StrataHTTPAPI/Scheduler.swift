@@ -321,21 +321,20 @@ public final class ServingScheduler: Sendable {
 
     private static func chooseDepth(_ request: DepthRequest, arrived: Double, now: Double, _ s: inout State) -> Int {
         let waited = now - arrived
-        let state = s
-        let predict = { (k: Int) -> Double? in Self.forecast(depth: k, request: request, waited: waited, state, now: now)?.latency }
         let base: Int
         switch s.settings.mode {
         case .fixed(let k), .admin(let k): base = k
         case .adaptive:
             var adaptive = s.adaptive
-            base = adaptive.update(now: now) { k in Self.forecast(depth: k, request: request, waited: waited, state, now: now) }
+            base = adaptive.update(now: now) { k in Self.forecast(depth: k, request: request, waited: waited, s, now: now) }
             s.adaptive = adaptive
         }
         var depth = request.depth ?? base
         if case .admin(let cap) = s.settings.mode { depth = min(depth, cap) }
         if request.depth == nil, let budget = request.maxLatency {
             let candidates = s.settings.exits.filter { $0 <= depth }
-            depth = candidates.last(where: { (predict($0) ?? 0) <= budget }) ?? candidates.first ?? depth
+            depth = candidates.last(where: { (Self.forecast(depth: $0, request: request, waited: waited, s, now: now)?.latency ?? 0) <= budget })
+                ?? candidates.first ?? depth
         }
         if let floor = request.minDepth, depth < floor {
             depth = s.settings.exits.first(where: { $0 >= floor }) ?? floor
