@@ -78,10 +78,27 @@ public struct ClusterSession: Sendable {
     }
 }
 
+/// How soon the coordinator gives up on a worker: silent for `heartbeatTimeout`, or holding a
+/// step longer than `stepTimeout` (nil keeps `ClusterOptions`' defaults).
+public struct Liveness: Sendable {
+    public var heartbeatTimeout: Duration?
+    public var stepTimeout: Duration?
+
+    public init(heartbeatTimeout: Duration? = nil, stepTimeout: Duration? = nil) {
+        self.heartbeatTimeout = heartbeatTimeout
+        self.stepTimeout = stepTimeout
+    }
+
+    func apply(to options: inout ClusterOptions) {
+        if let heartbeatTimeout { options.heartbeatTimeout = heartbeatTimeout }
+        if let stepTimeout { options.stepTimeout = stepTimeout }
+    }
+}
+
 /// Starts (or reaches) the workers, connects, assigns the split and returns a generator.
 public func startCluster(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    contextLimit: Int? = nil, prefillChunk: Int = 64, workerTrust: String? = nil,
+    contextLimit: Int? = nil, prefillChunk: Int = 64, workerTrust: String? = nil, liveness: Liveness = Liveness(),
     executable: String = LocalWorkers.currentExecutable
 ) async throws -> ClusterSession {
     // The coordinator holds embeddings, final norm and head: bind no blocks.
@@ -113,6 +130,7 @@ public func startCluster(
     options.secret = try loadSecret(path: secretPath)
     options.contextLimit = contextLimit
     if let workerTrust { options.tls = try LinkTLS.client(trust: workerTrust) }
+    liveness.apply(to: &options)
     // Weights of one block (as the file stores them) with 50% headroom for KV caches.
     let firstBlock = loaded.tensorSummary.filter { $0.name.hasPrefix("blk.0.") || $0.name.hasPrefix("model.layers.0.") }
     options.blockBytes = firstBlock.reduce(0) { $0 + $1.bytes } * 3 / 2
@@ -136,11 +154,11 @@ public func startCluster(
 /// command, computed by the cluster.
 public func runClusterGenerate(
     _ config: GenerateConfig, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, workerTrust: String? = nil,
-    write output: @escaping @Sendable (String) -> Void
+    liveness: Liveness = Liveness(), write output: @escaping @Sendable (String) -> Void
 ) async throws -> GenerationResult {
     let session = try await startCluster(
         modelPath: config.modelPath, workers: workers, split: split, secretFile: secretFile, engine: config.engine,
-        contextLimit: config.contextLimit, workerTrust: workerTrust)
+        contextLimit: config.contextLimit, workerTrust: workerTrust, liveness: liveness)
     do {
         let tokenizer = session.generator.model.model.tokenizer
         let prompt = try promptTokens(for: tokenizer, prompt: config.prompt, chat: config.chat, system: config.system)
@@ -241,11 +259,12 @@ public struct ServeSettings: Sendable {
 /// `announce` receives the HTTP address once the server listens.
 public func runServe(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    settings: ServeSettings, workerTrust: String? = nil, announce: @escaping @Sendable (String) -> Void
+    settings: ServeSettings, workerTrust: String? = nil, liveness: Liveness = Liveness(),
+    announce: @escaping @Sendable (String) -> Void
 ) async throws {
     let session = try await startCluster(
         modelPath: modelPath, workers: workers, split: split, secretFile: secretFile, engine: engine,
-        prefillChunk: settings.prefillChunk, workerTrust: workerTrust)
+        prefillChunk: settings.prefillChunk, workerTrust: workerTrust, liveness: liveness)
     do {
         let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
         let model = session.generator.model.model

@@ -34,8 +34,8 @@ public final class Cluster: @unchecked Sendable {
         var nextRequest: UInt64 = 1
         /// Steps waiting for a micro-batch, in arrival order.
         var queue: [QueuedStep] = []
-        /// Micro-batches in the chain: batch id → the steps it carries.
-        var inFlight: [UInt64: [QueuedStep]] = [:]
+        /// Micro-batches in the chain: batch id → the steps it carries and when it left.
+        var inFlight: [UInt64: InFlight] = [:]
         var links: [PeerLink]
         /// Stages whose worker is gone, and since when (for the status).
         var lostStages: [Int: String] = [:]
@@ -62,6 +62,14 @@ public final class Cluster: @unchecked Sendable {
                 if delta > 0 { stageRows[i] += rows }
             }
         }
+    }
+
+    /// A micro-batch in the chain.
+    private struct InFlight {
+        var steps: [QueuedStep]
+        /// When it was sent (monotonic seconds), for the step deadline.
+        var sentAt: Double
+        var exit: Int { steps.first?.exit ?? 0 }
     }
 
     /// One sequence's step waiting to travel (rows and hidden as `step` received them).
@@ -310,7 +318,7 @@ public final class Cluster: @unchecked Sendable {
                 s.queue = rest
                 let id = s.nextRequest
                 s.nextRequest += 1
-                s.inFlight[id] = taken
+                s.inFlight[id] = InFlight(steps: taken, sentAt: monotonicSeconds())
                 s.track(exit: first.exit, rows: rows, by: 1, split)
                 let tensor = WireTensor(
                     values: taken.flatMap(\.hidden), rows: rows, columns: hiddenSize, dtype: options.activationDType)
@@ -348,9 +356,9 @@ public final class Cluster: @unchecked Sendable {
     /// Removes a micro-batch from the chain's books.
     private func takeInFlight(_ id: UInt64) -> [QueuedStep]? {
         state.withLock { s in
-            guard let steps = s.inFlight.removeValue(forKey: id) else { return nil }
-            if let exit = steps.first?.exit { s.track(exit: exit, rows: 0, by: -1, split) }
-            return steps
+            guard let batch = s.inFlight.removeValue(forKey: id) else { return nil }
+            s.track(exit: batch.exit, rows: 0, by: -1, split)
+            return batch.steps
         }
     }
 
@@ -360,7 +368,8 @@ public final class Cluster: @unchecked Sendable {
             s.links.indices.map { i in
                 StageLoad(
                     worker: s.links[i].address.description, layers: split[i],
-                    rows: i < s.stageRows.count ? s.stageRows[i] : 0, inFlight: i < s.stageInFlight.count ? s.stageInFlight[i] : 0)
+                    rows: i < s.stageRows.count ? s.stageRows[i] : 0, inFlight: i < s.stageInFlight.count ? s.stageInFlight[i] : 0,
+                    up: s.lostStages[i] == nil)
             }
         }
     }
@@ -420,10 +429,10 @@ public final class Cluster: @unchecked Sendable {
             if !known { s.losses.append(split[stage].lowerBound) }
             let reachable = s.reachable(split, layerCount: layerCount)
             var failed: [QueuedStep] = []
-            for (id, steps) in s.inFlight where (steps.first?.exit ?? 0) > reachable {
-                failed += steps
+            for (id, batch) in s.inFlight where batch.exit > reachable {
+                failed += batch.steps
                 s.inFlight.removeValue(forKey: id)
-                if let exit = steps.first?.exit { s.track(exit: exit, rows: 0, by: -1, split) }
+                s.track(exit: batch.exit, rows: 0, by: -1, split)
             }
             failed += s.queue.filter { $0.exit > reachable }
             s.queue.removeAll { $0.exit > reachable }
@@ -447,9 +456,20 @@ public final class Cluster: @unchecked Sendable {
     // MARK: - Liveness and recovery
 
     private let heartbeatTask = Mutex<Task<Void, Never>?>(nil)
+    private let stepTimeouts = Atomic<Int>(0)
+
+    /// Links closed so far because a micro-batch outlived `stepTimeout`.
+    public var stepTimeoutCount: Int { stepTimeouts.load(ordering: .relaxed) }
 
     /// Every `heartbeatInterval` each live link gets a heartbeat; a link silent for
     /// `heartbeatTimeout` (no frame at all, answers included) is closed and handled as lost.
+    ///
+    /// A worker can answer heartbeats while a step never comes back — a link between two stages
+    /// that stopped carrying data, a frame dropped on the way. So a micro-batch out longer than
+    /// `stepTimeout` closes the link to the stage holding its exit, which is then handled like
+    /// any lost stage: its steps are replayed at a reachable exit, and re-adding the stage makes
+    /// the stage before it dial a fresh link. (If the fault lies further up the route, the
+    /// shallower replay meets it and the next deadline closes the stage before, one at a time.)
     private func startHeartbeats() {
         let interval = options.heartbeatInterval
         let task = Task { [weak self] in
@@ -465,19 +485,27 @@ public final class Cluster: @unchecked Sendable {
     private func beat() {
         let now = monotonicSeconds()
         let timeout = options.heartbeatTimeout.seconds
-        let (links, silent) = state.withLock { s -> ([(Int, PeerLink)], [PeerLink]) in
-            guard !s.shutDown else { return ([], []) }
+        let deadline = options.stepTimeout.seconds
+        let (links, silent, stalled) = state.withLock { s -> ([(Int, PeerLink)], [PeerLink], [PeerLink]) in
+            guard !s.shutDown else { return ([], [], []) }
             let live = s.links.indices.filter { s.lostStages[$0] == nil }.map { ($0, s.links[$0]) }
-            return (live, live.filter { now - s.lastHeard[$0.0] > timeout }.map(\.1))
+            let overdue = Set(s.inFlight.values.filter { now - $0.sentAt > deadline }.compactMap { batch in
+                split.firstIndex { $0.contains(batch.exit - 1) }
+            })
+            return (
+                live, live.filter { now - s.lastHeard[$0.0] > timeout }.map(\.1),
+                live.filter { overdue.contains($0.0) }.map(\.1)
+            )
         }
         let beat = Heartbeat(
             sentAtNanos: DispatchTime.now().uptimeNanoseconds, echoedNanos: 0, queueDepth: 0, busyPermyriad: 0,
             residentBytes: 0, kvBytes: 0, sequencesHeld: 0)
         for (_, link) in links { link.send(.heartbeat(beat)) }
-        for link in silent {
+        for link in silent + stalled {
             // Closing fires the link's close handler, which marks the stage lost.
             link.channel.close(promise: nil)
         }
+        if !stalled.isEmpty { stepTimeouts.add(stalled.count, ordering: .relaxed) }
     }
 
     /// Dials `address` until a worker answers there, then gives it stage `stage`'s blocks,
@@ -528,6 +556,8 @@ public struct StageLoad: Sendable, Equatable {
     public var rows: Int
     /// Micro-batches in the chain that reach this worker.
     public var inFlight: Int
+    /// False while the worker is lost (closed, silent, or holding a step past the deadline).
+    public var up: Bool
 }
 
 /// Lets the links' callbacks reach the cluster created after them.

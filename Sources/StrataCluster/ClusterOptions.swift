@@ -17,7 +17,10 @@ public struct ClusterOptions: Sendable {
     /// Compute threads for the coordinator's embedding and head.
     public var threads = 1
     public var placement: Placement = .unpinned
-    public var stepTimeout: Duration = .seconds(60)
+    /// How long a micro-batch may be out before the link to its exit stage is closed and the
+    /// stage handled as lost (see `Cluster`): it catches workers that answer heartbeats while a
+    /// step never returns.
+    public var stepTimeout: Duration = .seconds(20)
     /// How often each worker gets a heartbeat, and how long a silent one may stay silent before
     /// it counts as lost.
     public var heartbeatInterval: Duration = .seconds(1)

@@ -69,7 +69,9 @@ public struct APIServer: Sendable {
         router.get("metrics") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
-            let text = api.metrics.exposition(status: api.scheduler.status(), load: api.generator.cluster.load())
+            let cluster = api.generator.cluster
+            let text = api.metrics.exposition(
+                status: api.scheduler.status(), load: cluster.load(), stepTimeouts: cluster.stepTimeoutCount)
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("v1/models") { request, _ -> Response in

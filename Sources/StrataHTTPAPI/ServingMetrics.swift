@@ -13,6 +13,7 @@ public final class ServingMetrics: Sendable {
     private let tokensPerSecond: Gauge
     private let workRate: Gauge
     private let draining: Gauge
+    private let stepTimeouts: Gauge
     private let timeToFirstToken: ValueHistogram
     private let tokenLatency: ValueHistogram
     private let requestLatency: ValueHistogram
@@ -34,6 +35,8 @@ public final class ServingMetrics: Sendable {
         tokensPerSecond = registry.makeGauge(descriptor: name("generated_tokens_per_second", "", "Tokens generated per second over the last 10 s."))
         workRate = registry.makeGauge(descriptor: name("work_rate", "block_tokens_per_second", "Measured cluster speed, in block-tokens per busy second."))
         draining = registry.makeGauge(descriptor: name("draining", "", "1 while the server drains."))
+        stepTimeouts = registry.makeGauge(
+            descriptor: name("step_timeouts", "", "Worker links closed so far because a step outlived the step deadline."))
         let latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120]
         timeToFirstToken = registry.makeValueHistogram(
             descriptor: name("time_to_first_token", "seconds", "From arrival to the first generated token."), buckets: latencyBuckets)
@@ -74,13 +77,14 @@ public final class ServingMetrics: Sendable {
     public func finished(after seconds: Double) { requestLatency.record(seconds) }
 
     /// The text exposition, with the gauges refreshed from `status` and the cluster's load.
-    public func exposition(status: SchedulerStatus, load: [StageLoad]) -> String {
+    public func exposition(status: SchedulerStatus, load: [StageLoad], stepTimeouts: Int = 0) -> String {
         queued.set(to: Double(status.queued))
         running.set(to: Double(status.running))
         policyDepth.set(to: Double(status.depth))
         tokensPerSecond.set(to: status.tokensPerSecond)
         workRate.set(to: status.workRate ?? 0)
         draining.set(to: status.draining ? 1.0 : 0.0)
+        self.stepTimeouts.set(to: Double(stepTimeouts))
         for stage in load {
             let advance = lastRows.withLock { last in
                 defer { last[stage.worker] = stage.rows }
@@ -99,6 +103,12 @@ public final class ServingMetrics: Sendable {
                     helpText: "Micro-batches sent to the chain that reach this worker and have not returned."),
                 labels: labels
             ).set(to: Double(stage.inFlight))
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(
+                    namespace: "strata", metricName: "worker_up", unitName: "",
+                    helpText: "1 while the worker serves its blocks, 0 while it is lost."),
+                labels: labels
+            ).set(to: stage.up ? 1 : 0)
         }
         return registry.emitToString()
     }

@@ -160,7 +160,7 @@ struct Generate: AsyncParsableCommand {
         if let workers = try clusterArguments.source() {
             result = try await runClusterGenerate(
                 config, workers: workers, split: try clusterArguments.parsedSplit(), secretFile: clusterArguments.secretFile,
-                workerTrust: clusterArguments.workerCA, write: write)
+                workerTrust: clusterArguments.workerCA, liveness: try clusterArguments.liveness(), write: write)
         } else {
             result = try runGenerate(config, write: write)
         }
@@ -212,7 +212,8 @@ struct Bench: AsyncParsableCommand {
             guard !levels.isEmpty, levels.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--concurrency takes numbers ≥ 1") }
             let session = try await startCluster(
                 modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
-                secretFile: clusterArguments.secretFile, engine: engineArguments.engine)
+                secretFile: clusterArguments.secretFile, engine: engineArguments.engine, workerTrust: clusterArguments.workerCA,
+                liveness: try clusterArguments.liveness())
             do {
                 let report = try await runClusterBench(
                     session: session, concurrency: levels, promptTokens: promptTokens, generatedTokens: genTokens, runs: runs
@@ -295,6 +296,12 @@ struct ClusterArguments: ParsableArguments {
     @Option(name: .customLong("worker-ca"), help: "Reach the workers over TLS, trusting the certificates in this PEM file.")
     var workerCA: String?
 
+    @Option(name: .customLong("heartbeat-timeout"), help: "Seconds a worker may stay silent before it counts as lost (default 5).")
+    var heartbeatTimeout: Double?
+
+    @Option(name: .customLong("step-timeout"), help: "Seconds a step may take before its exit stage counts as lost (default 20).")
+    var stepTimeout: Double?
+
     func validate() throws {
         let given = [workers != nil, localWorkers != nil, cluster != nil].filter { $0 }.count
         if given > 1 { throw ValidationError("use one of --workers, --local-workers and --cluster") }
@@ -312,6 +319,16 @@ struct ClusterArguments: ParsableArguments {
 
     func parsedSplit() throws -> [Range<Int>]? {
         try split.map { try parseSplit($0) }
+    }
+
+    func liveness() throws -> Liveness {
+        func duration(_ seconds: Double?, _ flag: String) throws -> Duration? {
+            guard let seconds else { return nil }
+            guard seconds.isFinite, seconds > 0, seconds <= 86_400 else { throw ValidationError("\(flag) takes seconds in (0, 86400]") }
+            return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        }
+        return Liveness(
+            heartbeatTimeout: try duration(heartbeatTimeout, "--heartbeat-timeout"), stepTimeout: try duration(stepTimeout, "--step-timeout"))
     }
 }
 
@@ -441,7 +458,7 @@ struct Serve: AsyncParsableCommand {
         try await runServe(
             modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
             secretFile: clusterArguments.secretFile, engine: engineArguments.engine, settings: settings,
-            workerTrust: clusterArguments.workerCA
+            workerTrust: clusterArguments.workerCA, liveness: try clusterArguments.liveness()
         ) { url in
             FileHandle.standardError.write(Data("strata: serving on \(url)\n".utf8))
         }

@@ -95,6 +95,45 @@ import Testing
         await replacement.stop()
     }
 
+    @Test func aStepThatNeverReturnsClosesItsExitStageAndTheRequestFinishesShallower() async throws {
+        guard let model = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(2, model: model)
+        // The second worker is reached (by the coordinator and by the first stage) through a
+        // relay that can stop carrying data without closing; heartbeats are given 60 s, so only
+        // the step deadline can notice.
+        let relay = try await FreezingRelay.start(to: servers[1].boundAddress)
+        let session = try await startCluster(
+            modelPath: model, workers: .addresses([servers[0].boundAddress, relay.address]), split: [0..<15, 15..<30],
+            secretFile: nil, engine: EngineOptions(threads: 1),
+            liveness: Liveness(heartbeatTimeout: .seconds(60), stepTimeout: .seconds(1)))
+        let cluster = session.generator.cluster
+        var options = GenerationOptions(maxTokens: 24, exit: 30)
+        options.stopAtEndOfGeneration = false
+        let undisturbed = try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 24, exit: 30)
+        let tokens = Atomic<Int>(0)
+        let started = ContinuousClock.now
+        let result = try await session.generator.generate(
+            prompt: Self.prompt, options: options,
+            onProgress: { event in
+                if case .token = event, tokens.add(1, ordering: .relaxed).newValue == 6 { relay.freeze() }
+            })
+        #expect(result.tokens.count == 24, "the request completes")
+        #expect(result.depths.contains { $0 < 30 }, "the stalled step was served shallower: \(result.depths)")
+        #expect(ContinuousClock.now - started < .seconds(30), "no wait anywhere near the heartbeat timeout")
+        #expect(cluster.stepTimeoutCount >= 1)
+        let full = result.depths.prefix { $0 == 30 }.count
+        #expect(full >= 6 && Array(result.tokens.prefix(full)) == Array(undisturbed.prefix(full)))
+
+        // New connections through the relay carry data: the stage is re-added and re-linked.
+        for _ in 0..<200 where cluster.reachableDepth < 30 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(cluster.reachableDepth == 30 && cluster.lostWorkers.isEmpty)
+        let again = try await session.generator.generate(prompt: Self.prompt, options: options)
+        #expect(again.tokens == undisturbed && again.exit == 30)
+        await session.shutdown()
+        await relay.stop()
+        for s in servers { await s.stop() }
+    }
+
     @Test func aStageThatReturnsMidGenerationIsRebuiltAndEveryTokenStaysExact() async throws {
         guard let path = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(2, model: path)

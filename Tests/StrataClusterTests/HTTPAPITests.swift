@@ -129,13 +129,14 @@ import Testing
                 "strata_queue_length_requests 0", "strata_running_requests", "strata_generated_tokens_per_second",
                 "strata_time_to_first_token_seconds_bucket", "strata_token_latency_seconds_bucket",
                 "strata_request_latency_seconds_count 1", "strata_depth_served_bucket{le=\"21.0\"} 1",
-                "strata_depth_served_bucket{le=\"20.0\"} 0", #"strata_requests_total{outcome="ok"} 1"#,
+                "strata_depth_served_bucket{le=\"20.0\"} 0", #"strata_requests_total{outcome="ok"} 1"#, "strata_step_timeouts 0",
             ] {
                 #expect(text.contains(name), "missing \(name)")
             }
             // Both workers computed rows; the second only for exits past its first block.
             let rows = text.split(separator: "\n").filter { $0.hasPrefix("strata_worker_rows_total{") }
             #expect(rows.count == 2)
+            #expect(text.split(separator: "\n").filter { $0.hasPrefix("strata_worker_up{") && $0.split(separator: " ").last.flatMap { Double($0) } == 1 }.count == 2)
             #expect(rows.allSatisfy { ($0.split(separator: " ").last.flatMap { Int($0) } ?? 0) > 0 }, "\(rows)")
         }
     }
