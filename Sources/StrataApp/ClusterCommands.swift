@@ -78,27 +78,31 @@ public struct ClusterSession: Sendable {
     }
 }
 
-/// How soon the coordinator gives up on a worker: silent for `heartbeatTimeout`, or holding a
-/// step longer than `stepTimeout` (nil keeps `ClusterOptions`' defaults).
-public struct Liveness: Sendable {
+/// When the coordinator gives up on a worker — silent for `heartbeatTimeout`, or holding a
+/// step longer than `stepTimeout` (nil keeps `ClusterOptions`' defaults) — and which idle
+/// workers may take over its blocks (with a topology file, its `spares` come after these).
+public struct Recovery: Sendable {
     public var heartbeatTimeout: Duration?
     public var stepTimeout: Duration?
+    public var spares: [PeerAddress]
 
-    public init(heartbeatTimeout: Duration? = nil, stepTimeout: Duration? = nil) {
+    public init(heartbeatTimeout: Duration? = nil, stepTimeout: Duration? = nil, spares: [PeerAddress] = []) {
         self.heartbeatTimeout = heartbeatTimeout
         self.stepTimeout = stepTimeout
+        self.spares = spares
     }
 
     func apply(to options: inout ClusterOptions) {
         if let heartbeatTimeout { options.heartbeatTimeout = heartbeatTimeout }
         if let stepTimeout { options.stepTimeout = stepTimeout }
+        options.spares += spares
     }
 }
 
 /// Starts (or reaches) the workers, connects, assigns the split and returns a generator.
 public func startCluster(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    contextLimit: Int? = nil, prefillChunk: Int = 64, workerTrust: String? = nil, liveness: Liveness = Liveness(),
+    contextLimit: Int? = nil, prefillChunk: Int = 64, workerTrust: String? = nil, recovery: Recovery = Recovery(),
     executable: String = LocalWorkers.currentExecutable
 ) async throws -> ClusterSession {
     // The coordinator holds embeddings, final norm and head: bind no blocks.
@@ -107,6 +111,7 @@ public func startCluster(
     var local: LocalWorkers?
     var addresses: [PeerAddress]
     var plannedSplit = split
+    var spares: [PeerAddress] = []
     var secretPath = secretFile
     switch workers {
     case .addresses(let list):
@@ -124,13 +129,15 @@ public func startCluster(
     case .topology(let topology):
         addresses = topology.workers.map { PeerAddress(host: $0.host, port: $0.port) }
         plannedSplit = try plannedSplit ?? topology.split()
+        spares = topology.spares?.map { PeerAddress(host: $0.host, port: $0.port) } ?? []
         secretPath = secretPath ?? topology.secretFile
     }
     var options = ClusterOptions(workers: addresses, modelPath: modelPath, split: plannedSplit)
+    options.spares = spares
     options.secret = try loadSecret(path: secretPath)
     options.contextLimit = contextLimit
     if let workerTrust { options.tls = try LinkTLS.client(trust: workerTrust) }
-    liveness.apply(to: &options)
+    recovery.apply(to: &options)
     // Weights of one block (as the file stores them) with 50% headroom for KV caches.
     let firstBlock = loaded.tensorSummary.filter { $0.name.hasPrefix("blk.0.") || $0.name.hasPrefix("model.layers.0.") }
     options.blockBytes = firstBlock.reduce(0) { $0 + $1.bytes } * 3 / 2
@@ -154,11 +161,11 @@ public func startCluster(
 /// command, computed by the cluster.
 public func runClusterGenerate(
     _ config: GenerateConfig, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, workerTrust: String? = nil,
-    liveness: Liveness = Liveness(), write output: @escaping @Sendable (String) -> Void
+    recovery: Recovery = Recovery(), write output: @escaping @Sendable (String) -> Void
 ) async throws -> GenerationResult {
     let session = try await startCluster(
         modelPath: config.modelPath, workers: workers, split: split, secretFile: secretFile, engine: config.engine,
-        contextLimit: config.contextLimit, workerTrust: workerTrust, liveness: liveness)
+        contextLimit: config.contextLimit, workerTrust: workerTrust, recovery: recovery)
     do {
         let tokenizer = session.generator.model.model.tokenizer
         let prompt = try promptTokens(for: tokenizer, prompt: config.prompt, chat: config.chat, system: config.system)
@@ -259,12 +266,12 @@ public struct ServeSettings: Sendable {
 /// `announce` receives the HTTP address once the server listens.
 public func runServe(
     modelPath: String, workers: WorkerSource, split: [Range<Int>]?, secretFile: String?, engine: EngineOptions,
-    settings: ServeSettings, workerTrust: String? = nil, liveness: Liveness = Liveness(),
+    settings: ServeSettings, workerTrust: String? = nil, recovery: Recovery = Recovery(),
     announce: @escaping @Sendable (String) -> Void
 ) async throws {
     let session = try await startCluster(
         modelPath: modelPath, workers: workers, split: split, secretFile: secretFile, engine: engine,
-        prefillChunk: settings.prefillChunk, workerTrust: workerTrust, liveness: liveness)
+        prefillChunk: settings.prefillChunk, workerTrust: workerTrust, recovery: recovery)
     do {
         let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
         let model = session.generator.model.model

@@ -32,16 +32,19 @@ public struct ClusterTopology: Sendable, Equatable, Codable {
     /// A file holding the shared secret workers and coordinator prove to each other.
     public var secretFile: String?
     public var workers: [Worker]
+    /// Idle workers that may take over a lost worker's blocks (no `layers`: they get the lost ones).
+    public var spares: [Worker]?
 
     enum CodingKeys: String, CodingKey {
-        case model, workers
+        case model, workers, spares
         case secretFile = "secret_file"
     }
 
-    public init(model: String? = nil, secretFile: String? = nil, workers: [Worker]) {
+    public init(model: String? = nil, secretFile: String? = nil, workers: [Worker], spares: [Worker]? = nil) {
         self.model = model
         self.secretFile = secretFile
         self.workers = workers
+        self.spares = spares
     }
 
     /// Parses a topology file's text.
@@ -78,7 +81,10 @@ public struct ClusterTopology: Sendable, Equatable, Codable {
     func validate(source: String) throws(AppError) {
         guard !workers.isEmpty else { throw .invalidArgument("\(source): no workers") }
         var seen = Set<String>()
-        for w in workers {
+        for w in spares ?? [] where w.layers != nil {
+            throw .invalidArgument("\(source): spare \(w.address) names layers; a spare takes whichever blocks were lost")
+        }
+        for w in workers + (spares ?? []) {
             guard !w.host.isEmpty else { throw .invalidArgument("\(source): a worker has an empty host") }
             guard (1...65535).contains(w.port) else { throw .invalidArgument("\(source): port \(w.port) of \(w.host) is out of range") }
             guard seen.insert(w.address).inserted else { throw .invalidArgument("\(source): \(w.address) appears twice") }

@@ -13,8 +13,10 @@ import Synchronization
 /// When a worker is lost (its connection closes, or it stops answering heartbeats), the chain
 /// keeps serving every exit the stages before it still reach: steps that needed the lost stage
 /// fail with `ClusterError.stageLost` and the caller retries shallower. The coordinator keeps
-/// dialling the lost address; when a worker answers there it is assigned the same blocks, its
-/// upstream stage is re-linked to it, and the full depth is back.
+/// dialling the lost address, then each idle spare (`ClusterOptions.spares`); the first worker
+/// that answers is assigned the same blocks (receiving the model if it lacks it), its upstream
+/// stage is re-linked to it, and the full depth is back. A spare that takes over leaves the lost
+/// address in the spares, for when a worker returns there.
 ///
 /// SAFETY (`@unchecked Sendable`): the links, queue, micro-batches in flight, lost stages and
 /// request ids are guarded by `state`; the split and assignment settings are immutable.
@@ -37,8 +39,10 @@ public final class Cluster: @unchecked Sendable {
         /// Micro-batches in the chain: batch id → the steps it carries and when it left.
         var inFlight: [UInt64: InFlight] = [:]
         var links: [PeerLink]
-        /// Stages whose worker is gone, and since when (for the status).
+        /// Stages whose worker is gone, by its address.
         var lostStages: [Int: String] = [:]
+        /// Idle workers that may take over a lost stage, in the order they are tried.
+        var spares: [PeerAddress]
         /// When each link last delivered a frame (monotonic seconds).
         var lastHeard: [Double]
         /// Which connection to each stage is current: a closing older one is not a loss.
@@ -99,7 +103,7 @@ public final class Cluster: @unchecked Sendable {
         self.box = box
         let now = monotonicSeconds()
         state = Mutex(State(
-            links: links, lastHeard: Array(repeating: now, count: links.count), generations: Array(repeating: 0, count: links.count),
+            links: links, spares: options.spares, lastHeard: Array(repeating: now, count: links.count), generations: Array(repeating: 0, count: links.count),
             stageRows: Array(repeating: 0, count: links.count), stageInFlight: Array(repeating: 0, count: links.count)))
     }
 
@@ -121,6 +125,9 @@ public final class Cluster: @unchecked Sendable {
 
     /// Workers lost and not yet back, by address.
     public var lostWorkers: [String] { state.withLock { s in s.lostStages.keys.sorted().compactMap { s.lostStages[$0] } } }
+
+    /// Idle spares, by address, in the order a lost stage tries them.
+    public var spareWorkers: [String] { state.withLock { $0.spares.map(\.description) } }
 
     /// Connects to every worker, checks identities, assigns the split and waits until every
     /// stage is ready.
@@ -508,41 +515,55 @@ public final class Cluster: @unchecked Sendable {
         if !stalled.isEmpty { stepTimeouts.add(stalled.count, ordering: .relaxed) }
     }
 
-    /// Dials `address` until a worker answers there, then gives it stage `stage`'s blocks,
-    /// re-links the stage before it, and marks the stage live again.
+    /// Dials `address`, then each idle spare, until a worker answers, then gives it stage
+    /// `stage`'s blocks, re-links the stage before it, and marks the stage live again.
     private func reconnect(stage: Int, address: PeerAddress) {
-        let group = self.group
-        let handshake = self.handshake
-        let limits = options.limits
-        let tls = options.tls
-        let box = self.box
         let interval = options.reconnectInterval
         Task { [weak self] in
             while true {
                 try? await Task.sleep(for: interval)
                 guard let self, !self.state.withLock({ $0.shutDown }) else { return }
-                let generation = self.state.withLock { s in
-                    s.generations[stage] += 1
-                    return s.generations[stage]
-                }
-                guard
-                    let link = try? await Self.dial(
-                        address, stage: stage, generation: generation, group: group, handshake: handshake, limits: limits,
-                        tls: tls, box: box)
-                else { continue }
-                self.state.withLock { s in
-                    s.links[stage] = link
-                    s.lastHeard[stage] = monotonicSeconds()
-                }
-                do {
-                    try await self.assignStage(stage)
-                    if stage > 0 { try await self.assignStage(stage - 1) }
-                    self.state.withLock { _ = $0.lostStages.removeValue(forKey: stage) }
-                    return
-                } catch {
-                    try? await link.channel.close()
+                if await self.takeOver(stage: stage, at: address) { return }
+                // A spare is taken out of the list while it is tried, so no two stages dial the
+                // same one at once (a worker keeps only its newest coordinator).
+                while let spare = self.state.withLock({ $0.spares.isEmpty ? nil : $0.spares.removeFirst() }) {
+                    if await self.takeOver(stage: stage, at: spare) {
+                        self.state.withLock { $0.spares.append(address) }
+                        return
+                    }
+                    self.state.withLock { $0.spares.append(spare) }
                 }
             }
+        }
+    }
+
+    /// One attempt to give stage `stage` to the worker at `address`.
+    /// - Returns: whether the stage is live again.
+    private func takeOver(stage: Int, at address: PeerAddress) async -> Bool {
+        let generation = state.withLock { s in
+            s.generations[stage] += 1
+            return s.generations[stage]
+        }
+        guard
+            let link = try? await Self.dial(
+                address, stage: stage, generation: generation, group: group, handshake: handshake, limits: options.limits,
+                tls: options.tls, box: box)
+        else { return false }
+        state.withLock { s in
+            s.links[stage] = link
+            s.lastHeard[stage] = monotonicSeconds()
+        }
+        do {
+            try await assignStage(stage)
+            if stage > 0 { try await assignStage(stage - 1) }
+            state.withLock { s in
+                s.lostStages.removeValue(forKey: stage)
+                s.spares.removeAll { $0 == address }
+            }
+            return true
+        } catch {
+            try? await link.channel.close()
+            return false
         }
     }
 

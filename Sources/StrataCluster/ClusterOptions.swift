@@ -5,6 +5,8 @@ import StrataWire
 /// How the coordinator reaches and uses its workers.
 public struct ClusterOptions: Sendable {
     public var workers: [PeerAddress]
+    /// Idle workers that may take over a lost stage's blocks (dialled only when needed).
+    public var spares: [PeerAddress] = []
     /// The coordinator's copy of the model: embeddings, final norm and LM head (and the hash
     /// every worker's copy must match).
     public var modelPath: String

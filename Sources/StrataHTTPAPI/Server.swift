@@ -64,7 +64,8 @@ public struct APIServer: Sendable {
             let state = status.draining ? "draining" : (reachable == 0 ? "unavailable" : (reachable < status.layers ? "degraded" : "ok"))
             return api.json(HealthBody(
                 status: state, layers: status.layers, depth: min(status.depth, reachable), running: status.running,
-                queued: status.queued, reachable_depth: reachable, lost_workers: cluster.lostWorkers))
+                queued: status.queued, reachable_depth: reachable, lost_workers: cluster.lostWorkers,
+                spare_workers: cluster.spareWorkers))
         }
         router.get("metrics") { _, _ -> Response in
             var headers = HTTPFields()
@@ -478,6 +479,8 @@ struct HealthBody: Codable, Sendable {
     /// The deepest exit the chain reaches now, and the workers that are gone.
     var reachable_depth: Int
     var lost_workers: [String]
+    /// Idle workers that may take over a lost stage.
+    var spare_workers: [String]
 }
 
 /// The body of `POST /admin/depth`: `{"depth": 21}`, `{"depth": "auto"}` or `{"depth": "full"}`.

@@ -160,7 +160,7 @@ struct Generate: AsyncParsableCommand {
         if let workers = try clusterArguments.source() {
             result = try await runClusterGenerate(
                 config, workers: workers, split: try clusterArguments.parsedSplit(), secretFile: clusterArguments.secretFile,
-                workerTrust: clusterArguments.workerCA, liveness: try clusterArguments.liveness(), write: write)
+                workerTrust: clusterArguments.workerCA, recovery: try clusterArguments.recovery(), write: write)
         } else {
             result = try runGenerate(config, write: write)
         }
@@ -213,7 +213,7 @@ struct Bench: AsyncParsableCommand {
             let session = try await startCluster(
                 modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
                 secretFile: clusterArguments.secretFile, engine: engineArguments.engine, workerTrust: clusterArguments.workerCA,
-                liveness: try clusterArguments.liveness())
+                recovery: try clusterArguments.recovery())
             do {
                 let report = try await runClusterBench(
                     session: session, concurrency: levels, promptTokens: promptTokens, generatedTokens: genTokens, runs: runs
@@ -302,6 +302,9 @@ struct ClusterArguments: ParsableArguments {
     @Option(name: .customLong("step-timeout"), help: "Seconds a step may take before its exit stage counts as lost (default 20).")
     var stepTimeout: Double?
 
+    @Option(name: .customLong("spare-workers"), help: "Comma-separated idle workers host:port that may take over a lost worker's blocks.")
+    var spareWorkers: String?
+
     func validate() throws {
         let given = [workers != nil, localWorkers != nil, cluster != nil].filter { $0 }.count
         if given > 1 { throw ValidationError("use one of --workers, --local-workers and --cluster") }
@@ -321,14 +324,15 @@ struct ClusterArguments: ParsableArguments {
         try split.map { try parseSplit($0) }
     }
 
-    func liveness() throws -> Liveness {
+    func recovery() throws -> Recovery {
         func duration(_ seconds: Double?, _ flag: String) throws -> Duration? {
             guard let seconds else { return nil }
             guard seconds.isFinite, seconds > 0, seconds <= 86_400 else { throw ValidationError("\(flag) takes seconds in (0, 86400]") }
             return .milliseconds(Int64((seconds * 1000).rounded(.up)))
         }
-        return Liveness(
-            heartbeatTimeout: try duration(heartbeatTimeout, "--heartbeat-timeout"), stepTimeout: try duration(stepTimeout, "--step-timeout"))
+        return Recovery(
+            heartbeatTimeout: try duration(heartbeatTimeout, "--heartbeat-timeout"), stepTimeout: try duration(stepTimeout, "--step-timeout"),
+            spares: try (spareWorkers ?? "").split(separator: ",").map { try PeerAddress(parsing: String($0)) })
     }
 }
 
@@ -458,7 +462,7 @@ struct Serve: AsyncParsableCommand {
         try await runServe(
             modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
             secretFile: clusterArguments.secretFile, engine: engineArguments.engine, settings: settings,
-            workerTrust: clusterArguments.workerCA, liveness: try clusterArguments.liveness()
+            workerTrust: clusterArguments.workerCA, recovery: try clusterArguments.recovery()
         ) { url in
             FileHandle.standardError.write(Data("strata: serving on \(url)\n".utf8))
         }

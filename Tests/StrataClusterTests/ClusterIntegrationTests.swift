@@ -95,6 +95,39 @@ import Testing
         await replacement.stop()
     }
 
+    @Test func aSpareAtAnotherAddressTakesOverALostStage() async throws {
+        guard let model = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(3, model: model)
+        let spare = servers[2].boundAddress
+        let session = try await startCluster(
+            modelPath: model, workers: .addresses([servers[0].boundAddress, servers[1].boundAddress]), split: [0..<15, 15..<30],
+            secretFile: nil, engine: EngineOptions(threads: 1), recovery: Recovery(spares: [spare]))
+        let cluster = session.generator.cluster
+        #expect(cluster.spareWorkers == [spare.description])
+        var options = GenerationOptions(maxTokens: 16, exit: 30)
+        options.stopAtEndOfGeneration = false
+        let undisturbed = try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 16, exit: 30)
+        let lost = servers[1].boundAddress
+        let tokens = Atomic<Int>(0)
+        let result = try await session.generator.generate(
+            prompt: Self.prompt, options: options,
+            onProgress: { event in
+                if case .token = event, tokens.add(1, ordering: .relaxed).newValue == 4 { Task { await servers[1].stop() } }
+            })
+        #expect(result.tokens.count == 16, "the request completes")
+        // The spare is given blocks 15-30 and the first stage is re-linked to it; the lost
+        // address becomes the spare, for a worker that returns there.
+        for _ in 0..<200 where cluster.reachableDepth < 30 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(cluster.reachableDepth == 30 && cluster.lostWorkers.isEmpty)
+        #expect(cluster.load().map(\.worker) == [servers[0].boundAddress.description, spare.description])
+        #expect(cluster.spareWorkers == [lost.description])
+        let again = try await session.generator.generate(prompt: Self.prompt, options: options)
+        #expect(again.tokens == undisturbed && again.exit == 30)
+        await session.shutdown()
+        await servers[0].stop()
+        await servers[2].stop()
+    }
+
     @Test func aStepThatNeverReturnsClosesItsExitStageAndTheRequestFinishesShallower() async throws {
         guard let model = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(2, model: model)
@@ -105,7 +138,7 @@ import Testing
         let session = try await startCluster(
             modelPath: model, workers: .addresses([servers[0].boundAddress, relay.address]), split: [0..<15, 15..<30],
             secretFile: nil, engine: EngineOptions(threads: 1),
-            liveness: Liveness(heartbeatTimeout: .seconds(60), stepTimeout: .seconds(1)))
+            recovery: Recovery(heartbeatTimeout: .seconds(60), stepTimeout: .seconds(1)))
         let cluster = session.generator.cluster
         var options = GenerationOptions(maxTokens: 24, exit: 30)
         options.stopAtEndOfGeneration = false

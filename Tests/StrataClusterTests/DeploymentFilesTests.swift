@@ -158,12 +158,14 @@ import Testing
         // every field a topology may set
         { "model": "models/m.gguf", "secret_file": "cluster/secret",
           "workers": [ { "host": "10.0.0.11", "port": 7600, "threads": 8, "numa_node": 1, "layers": "0-15" },
-                       { "host": "127.0.0.1", "port": 7601, "threads": 1, "layers": "15-30" } ] }
+                       { "host": "127.0.0.1", "port": 7601, "threads": 1, "layers": "15-30" } ],
+          "spares": [ { "host": "10.0.0.14", "port": 7600, "threads": 8, "numa_node": 0 } ] }
         """.write(to: topology, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: topology) }
         let script = Self.repository.appendingPathComponent("scripts/cluster-up").path
         let run = try await runCommand("/bin/bash", [script, "--dry-run", topology.path])
         try #require(run.status == 0, "cluster-up --dry-run failed: \(run.stderr)")
+        #expect(run.stdout.contains("ssh -o BatchMode=yes -o ConnectTimeout=10 10.0.0.14 "), "the spare is started too")
         return Self.invocations(in: run.stdout).map {
             FlagUse(source: "cluster-up --dry-run", subcommand: $0.subcommand, flag: $0.flag)
         }

@@ -19,6 +19,11 @@ import Testing
         #expect(topology.workers.map(\.address) == ["127.0.0.1:7601", "127.0.0.1:7602"])
     }
 
+    @Test func sparesAreReadInOrder() throws {
+        let text = #"{ "workers": [ { "host": "a", "port": 1 } ], "spares": [ { "host": "s", "port": 2 }, { "host": "t", "port": 3 } ] }"#
+        #expect(try ClusterTopology.parse(text).spares?.map(\.address) == ["s:2", "t:3"])
+    }
+
     @Test func commentsInsideStringsSurvive() throws {
         let text = #"{ "workers": [ { "host": "a//b", "port": 1 } ] } // trailing"#
         #expect(try ClusterTopology.parse(text).workers[0].host == "a//b")
@@ -31,6 +36,8 @@ import Testing
         (#"{ "workers": [ { "host": "h", "port": 1, "layers": "0-5" }, { "host": "i", "port": 1 } ] }"#, "every worker"),
         (#"{ "workers": [ { "host": "h", "port": 1, "layers": "0-5" }, { "host": "i", "port": 1, "layers": "6-9" } ] }"#, "not contiguous"),
         (#"{ "workers": [ { "host": "h" } ] }"#, "missing \"port\""),
+        (#"{ "workers": [ { "host": "h", "port": 1 } ], "spares": [ { "host": "h", "port": 1 } ] }"#, "appears twice"),
+        (#"{ "workers": [ { "host": "h", "port": 1 } ], "spares": [ { "host": "s", "port": 1, "layers": "0-5" } ] }"#, "names layers"),
         (#"{ "workers": "#, "not valid JSON"),
     ])
     func badFilesSayWhatIsWrong(text: String, expected: String) {
