@@ -13,6 +13,9 @@
 // Every vector's arithmetic is the same whichever vectors it runs with, so results do not depend
 // on how callers split heads over threads. Outputs are written once, at the end of a pass, from
 // local accumulators, so `out` may be `q` itself.
+//
+// The cache holds f32 or IEEE half keys and values; halves are widened as they are loaded (F16C)
+// and the arithmetic is the same f32 either way, so a half cache moves half the bytes.
 #include "st_internal.h"
 
 #if ST_X86
@@ -24,16 +27,16 @@ enum {
     PREFETCH = 32,          // positions ahead to ask for (into L2: measured best from DRAM)
 };
 
-/// One query vector of a pass, with its KV head's keys and values.
+/// One query vector of a pass, with its KV head's keys and values (byte addresses).
 typedef struct {
     const float *q;
     float *out;
-    const float *k, *v;
+    const char *k, *v;
     int64_t visible; // positions 0 ..< visible
 } st_qvec;
 
 /// The distinct KV heads (key pointers) among a pass's vectors; returns how many.
-static inline int distinct_heads(const st_qvec *vec, int n, const float **k, const float **v) {
+static inline int distinct_heads(const st_qvec *vec, int n, const char **k, const char **v) {
     int m = 0;
     for (int j = 0; j < n; j++) {
         int seen = 0;
@@ -51,13 +54,13 @@ static inline int distinct_heads(const st_qvec *vec, int n, const float **k, con
 /// between heads and rows; without this, attention over a cache in DRAM ran at about half the
 /// speed. A share of the block is asked for per vector: all of it at once overflows the miss
 /// queues and most of it is dropped.
-static inline void prefetch_rows(const float *const *k, const float *const *v, int heads, int64_t p, int rows,
-                                 int64_t end, int64_t kv_stride, int64_t dim) {
+static inline void prefetch_rows(const char *const *k, const char *const *v, int heads, int64_t p, int rows,
+                                 int64_t end, int64_t row_bytes, int64_t head_bytes) {
     for (int r = 0; r < rows && p + r < end; r++) {
         for (int g = 0; g < heads; g++) {
-            const char *kr = (const char *)(k[g] + (p + r) * kv_stride);
-            const char *vr = (const char *)(v[g] + (p + r) * kv_stride);
-            for (int64_t b = 0; b < dim * 4; b += 64) {
+            const char *kr = k[g] + (p + r) * row_bytes;
+            const char *vr = v[g] + (p + r) * row_bytes;
+            for (int64_t b = 0; b < head_bytes; b += 64) {
                 __builtin_prefetch(kr + b, 0, 2);
                 __builtin_prefetch(vr + b, 0, 2);
             }
@@ -66,7 +69,8 @@ static inline void prefetch_rows(const float *const *k, const float *const *v, i
 }
 
 /// Collects the query vectors of rows [0, count) and heads [h0, h1), row by row, and calls
-/// run(vectors, n, kv_stride, head_dim) for each pass of up to min(QB, OBUF / head_dim) of them.
+/// run(vectors, n, kv_stride, head_dim) for each pass of up to min(QB, OBUF / head_dim) of them
+/// (`es`: bytes per cache element).
 #define ST_FOR_EACH_PASS(run)                                                                  \
     do {                                                                                       \
         const int64_t group = heads / kv_heads;                                                \
@@ -77,8 +81,8 @@ static inline void prefetch_rows(const float *const *k, const float *const *v, i
             for (int64_t h = h0; h < h1; h++) {                                                \
                 vec[n].q = q + t * q_stride + h * head_dim;                                    \
                 vec[n].out = out + t * q_stride + h * head_dim;                                \
-                vec[n].k = k + (h / group) * head_dim;                                         \
-                vec[n].v = v + (h / group) * head_dim;                                         \
+                vec[n].k = (const char *)k + (h / group) * head_dim * es;                      \
+                vec[n].v = (const char *)v + (h / group) * head_dim * es;                      \
                 vec[n].visible = start + t + 1;                                                \
                 if (++n == per_pass) {                                                         \
                     run(vec, n, kv_stride, head_dim);                                          \
@@ -128,9 +132,16 @@ I512 __m512 transpose_sum16(__m512 *a) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xDD));
 }
 
+/// 16 cache elements from element i of a row, widened from half when H.
+I512 __m512 load512(const char *row, int64_t i, const int H) {
+    return H ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i))) : _mm512_loadu_ps((const float *)row + i);
+}
+
 /// One pass: n query vectors against KV head (k, v). D is the head dimension when known at
-/// compile time (0: use `dim`, a multiple of 16).
-I512 void pass512(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, const int D) {
+/// compile time (0: use `dim`, a multiple of 16); H: the cache holds halves.
+I512 void pass512(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, const int D, const int H) {
+    const int64_t es = H ? 2 : 4;
+    const int64_t rs = kv_stride * es; // bytes per cache row
     const int64_t d = D ? D : dim;
     const int64_t slices = d / 16;
     const float scale = st_rsqrt(d);
@@ -144,25 +155,25 @@ I512 void pass512(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, con
         l[j] = _mm512_setzero_ps();
         for (int64_t s = 0; s < slices; s++) _mm512_storeu_ps(obuf + j * d + 16 * s, _mm512_setzero_ps());
     }
-    const float *hk[QB], *hv[QB];
+    const char *hk[QB], *hv[QB];
     const int nh = distinct_heads(vec, n, hk, hv);
     for (int64_t p0 = 0; p0 < longest; p0 += 16) {
         for (int j = 0; j < n; j++) {
             // The block PREFETCH positions ahead, a share per vector.
             const int r0 = j * 16 / n, r1 = (j + 1) * 16 / n;
-            prefetch_rows(hk, hv, nh, p0 + PREFETCH + r0, r1 - r0, longest, kv_stride, d);
+            prefetch_rows(hk, hv, nh, p0 + PREFETCH + r0, r1 - r0, longest, rs, d * es);
             const int64_t valid = vec[j].visible - p0;
             if (valid <= 0) continue;
-            const float *kb = vec[j].k + p0 * kv_stride;
-            const float *vb = vec[j].v + p0 * kv_stride;
+            const char *kb = vec[j].k + p0 * rs;
+            const char *vb = vec[j].v + p0 * rs;
             const int pn = valid < 16 ? (int)valid : 16;
             // Scores: position i's partial sums in acc[i] (positions past the end repeat the last).
             __m512 acc[16];
             for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
             for (int i = 0; i < 16; i++) {
-                const float *kr = kb + (i < pn ? i : pn - 1) * kv_stride;
+                const char *kr = kb + (i < pn ? i : pn - 1) * rs;
                 for (int64_t s = 0; s < slices; s++)
-                    acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(vec[j].q + 16 * s), _mm512_loadu_ps(kr + 16 * s), acc[i]);
+                    acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(vec[j].q + 16 * s), load512(kr, 16 * s, H), acc[i]);
             }
             __m512 sc = _mm512_mul_ps(transpose_sum16(acc), _mm512_set1_ps(scale));
             sc = _mm512_mask_mov_ps(_mm512_set1_ps(-__builtin_inff()), (__mmask16)((1u << pn) - 1), sc);
@@ -193,13 +204,13 @@ I512 void pass512(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, con
                     const __m512 pa = _mm512_permutexvar_ps(_mm512_set1_epi32(i), p);
                     const __m512 pb = _mm512_permutexvar_ps(_mm512_set1_epi32(i + 1), p);
                     for (int s = 0; s < S; s++) {
-                        o0[s] = _mm512_fmadd_ps(pa, _mm512_loadu_ps(vb + i * kv_stride + 16 * s), o0[s]);
-                        o1[s] = _mm512_fmadd_ps(pb, _mm512_loadu_ps(vb + (i + 1) * kv_stride + 16 * s), o1[s]);
+                        o0[s] = _mm512_fmadd_ps(pa, load512(vb + i * rs, 16 * s, H), o0[s]);
+                        o1[s] = _mm512_fmadd_ps(pb, load512(vb + (i + 1) * rs, 16 * s, H), o1[s]);
                     }
                 }
                 if (i < pn) {
                     const __m512 pa = _mm512_permutexvar_ps(_mm512_set1_epi32(i), p);
-                    for (int s = 0; s < S; s++) o0[s] = _mm512_fmadd_ps(pa, _mm512_loadu_ps(vb + i * kv_stride + 16 * s), o0[s]);
+                    for (int s = 0; s < S; s++) o0[s] = _mm512_fmadd_ps(pa, load512(vb + i * rs, 16 * s, H), o0[s]);
                 }
                 for (int s = 0; s < S; s++) _mm512_storeu_ps(obuf + j * d + 16 * s, _mm512_add_ps(o0[s], o1[s]));
             } else {
@@ -208,13 +219,13 @@ I512 void pass512(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, con
                     int i = 0;
                     for (; i + 2 <= pn; i += 2) {
                         o0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_set1_epi32(i), p),
-                                             _mm512_loadu_ps(vb + i * kv_stride + 16 * s), o0);
+                                             load512(vb + i * rs, 16 * s, H), o0);
                         o1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_set1_epi32(i + 1), p),
-                                             _mm512_loadu_ps(vb + (i + 1) * kv_stride + 16 * s), o1);
+                                             load512(vb + (i + 1) * rs, 16 * s, H), o1);
                     }
                     if (i < pn)
                         o0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_set1_epi32(i), p),
-                                             _mm512_loadu_ps(vb + i * kv_stride + 16 * s), o0);
+                                             load512(vb + i * rs, 16 * s, H), o0);
                     _mm512_storeu_ps(obuf + j * d + 16 * s, _mm512_add_ps(o0, o1));
                 }
             }
@@ -227,23 +238,33 @@ I512 void pass512(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, con
     }
 }
 
-static T512 void pass512_64(const st_qvec *vec, int n, int64_t kvs, int64_t dim) {
-    pass512(vec, n, kvs, dim, 64);
-}
-static T512 void pass512_128(const st_qvec *vec, int n, int64_t kvs, int64_t dim) {
-    pass512(vec, n, kvs, dim, 128);
-}
-static T512 void pass512_any(const st_qvec *vec, int n, int64_t kvs, int64_t dim) {
-    pass512(vec, n, kvs, dim, 0);
-}
+/// A pass function for ST_FOR_EACH_PASS: `kernel` with the head dimension D (0: any) and the
+/// cache element type (H: half) fixed at compile time.
+#define ST_PASS(attrs, name, kernel, D, H)                                       \
+    static attrs void name(const st_qvec *vec, int n, int64_t kvs, int64_t dim) { \
+        kernel(vec, n, kvs, dim, D, H);                                           \
+    }
+ST_PASS(T512, pass512_64, pass512, 64, 0)
+ST_PASS(T512, pass512_128, pass512, 128, 0)
+ST_PASS(T512, pass512_any, pass512, 0, 0)
+ST_PASS(T512, pass512_64h, pass512, 64, 1)
+ST_PASS(T512, pass512_128h, pass512, 128, 1)
+ST_PASS(T512, pass512_anyh, pass512, 0, 1)
 
-T512 void st_avx512_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+T512 void st_avx512_attention(const float *q, const void *k, const void *v, int f16, float *out, float *scratch,
                               int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                               int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1) {
     (void)scratch;
-    if (head_dim == 64) ST_FOR_EACH_PASS(pass512_64);
-    else if (head_dim == 128) ST_FOR_EACH_PASS(pass512_128);
-    else ST_FOR_EACH_PASS(pass512_any);
+    const int64_t es = f16 ? 2 : 4;
+    if (f16) {
+        if (head_dim == 64) ST_FOR_EACH_PASS(pass512_64h);
+        else if (head_dim == 128) ST_FOR_EACH_PASS(pass512_128h);
+        else ST_FOR_EACH_PASS(pass512_anyh);
+    } else {
+        if (head_dim == 64) ST_FOR_EACH_PASS(pass512_64);
+        else if (head_dim == 128) ST_FOR_EACH_PASS(pass512_128);
+        else ST_FOR_EACH_PASS(pass512_any);
+    }
 }
 
 // MARK: - AVX2
@@ -294,7 +315,14 @@ I256 float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-I256 void pass256(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, const int D) {
+/// 8 cache elements from element i of a row, widened from half when H.
+I256 __m256 load256(const char *row, int64_t i, const int H) {
+    return H ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i))) : _mm256_loadu_ps((const float *)row + i);
+}
+
+I256 void pass256(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, const int D, const int H) {
+    const int64_t es = H ? 2 : 4;
+    const int64_t rs = kv_stride * es; // bytes per cache row
     const int64_t d = D ? D : dim;
     const int64_t slices = d / 8;
     const float scale = st_rsqrt(d);
@@ -308,24 +336,24 @@ I256 void pass256(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, con
         l[j] = _mm256_setzero_ps();
         for (int64_t s = 0; s < slices; s++) _mm256_storeu_ps(obuf + j * d + 8 * s, _mm256_setzero_ps());
     }
-    const float *hk[QB], *hv[QB];
+    const char *hk[QB], *hv[QB];
     const int nh = distinct_heads(vec, n, hk, hv);
     for (int64_t p0 = 0; p0 < longest; p0 += 8) {
         for (int j = 0; j < n; j++) {
             // The block PREFETCH positions ahead, a share per vector.
             const int r0 = j * 8 / n, r1 = (j + 1) * 8 / n;
-            prefetch_rows(hk, hv, nh, p0 + PREFETCH + r0, r1 - r0, longest, kv_stride, d);
+            prefetch_rows(hk, hv, nh, p0 + PREFETCH + r0, r1 - r0, longest, rs, d * es);
             const int64_t valid = vec[j].visible - p0;
             if (valid <= 0) continue;
-            const float *kb = vec[j].k + p0 * kv_stride;
-            const float *vb = vec[j].v + p0 * kv_stride;
+            const char *kb = vec[j].k + p0 * rs;
+            const char *vb = vec[j].v + p0 * rs;
             const int pn = valid < 8 ? (int)valid : 8;
             __m256 acc[8];
             for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
             for (int i = 0; i < 8; i++) {
-                const float *kr = kb + (i < pn ? i : pn - 1) * kv_stride;
+                const char *kr = kb + (i < pn ? i : pn - 1) * rs;
                 for (int64_t s = 0; s < slices; s++)
-                    acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(vec[j].q + 8 * s), _mm256_loadu_ps(kr + 8 * s), acc[i]);
+                    acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(vec[j].q + 8 * s), load256(kr, 8 * s, H), acc[i]);
             }
             __m256 sc = _mm256_mul_ps(transpose_sum8(acc), _mm256_set1_ps(scale));
             const __m256 live = _mm256_castsi256_ps(
@@ -349,13 +377,13 @@ I256 void pass256(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, con
                 int i = 0;
                 for (; i + 2 <= pn; i += 2) {
                     o0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(p, _mm256_set1_epi32(i)),
-                                         _mm256_loadu_ps(vb + i * kv_stride + 8 * s), o0);
+                                         load256(vb + i * rs, 8 * s, H), o0);
                     o1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(p, _mm256_set1_epi32(i + 1)),
-                                         _mm256_loadu_ps(vb + (i + 1) * kv_stride + 8 * s), o1);
+                                         load256(vb + (i + 1) * rs, 8 * s, H), o1);
                 }
                 if (i < pn)
                     o0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(p, _mm256_set1_epi32(i)),
-                                         _mm256_loadu_ps(vb + i * kv_stride + 8 * s), o0);
+                                         load256(vb + i * rs, 8 * s, H), o0);
                 _mm256_storeu_ps(obuf + j * d + 8 * s, _mm256_add_ps(o0, o1));
             }
         }
@@ -367,19 +395,23 @@ I256 void pass256(const st_qvec *vec, int n, int64_t kv_stride, int64_t dim, con
     }
 }
 
-static T256 void pass256_64(const st_qvec *vec, int n, int64_t kvs, int64_t dim) {
-    pass256(vec, n, kvs, dim, 64);
-}
-static T256 void pass256_any(const st_qvec *vec, int n, int64_t kvs, int64_t dim) {
-    pass256(vec, n, kvs, dim, 0);
-}
+ST_PASS(T256, pass256_64, pass256, 64, 0)
+ST_PASS(T256, pass256_any, pass256, 0, 0)
+ST_PASS(T256, pass256_64h, pass256, 64, 1)
+ST_PASS(T256, pass256_anyh, pass256, 0, 1)
 
-T256 void st_avx2_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+T256 void st_avx2_attention(const float *q, const void *k, const void *v, int f16, float *out, float *scratch,
                             int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                             int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1) {
     (void)scratch;
-    if (head_dim == 64) ST_FOR_EACH_PASS(pass256_64);
-    else ST_FOR_EACH_PASS(pass256_any);
+    const int64_t es = f16 ? 2 : 4;
+    if (f16) {
+        if (head_dim == 64) ST_FOR_EACH_PASS(pass256_64h);
+        else ST_FOR_EACH_PASS(pass256_anyh);
+    } else {
+        if (head_dim == 64) ST_FOR_EACH_PASS(pass256_64);
+        else ST_FOR_EACH_PASS(pass256_any);
+    }
 }
 
 #endif

@@ -222,7 +222,7 @@ int st_matmul_q(int type, const void *w, size_t row_stride, const void *xq, size
 
 // MARK: - Attention
 
-int st_attention_f32(const float *q, const float *k, const float *v, float *out, float *scratch,
+static int attention(const float *q, const void *k, const void *v, int f16, float *out, float *scratch,
                      int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                      int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1) {
     if (start < 0 || count < 0 || heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0 || head_dim <= 0 ||
@@ -238,6 +238,18 @@ int st_attention_f32(const float *q, const float *k, const float *v, float *out,
         else if (level >= ST_PATH_AVX2 && head_dim % 8 == 0) fn = st_avx2_attention;
     }
 #endif
-    fn(q, k, v, out, scratch, start, count, heads, kv_heads, head_dim, q_stride, kv_stride, h0, h1);
+    fn(q, k, v, f16, out, scratch, start, count, heads, kv_heads, head_dim, q_stride, kv_stride, h0, h1);
     return 0;
+}
+
+int st_attention_f32(const float *q, const float *k, const float *v, float *out, float *scratch,
+                     int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                     int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1) {
+    return attention(q, k, v, 0, out, scratch, start, count, heads, kv_heads, head_dim, q_stride, kv_stride, h0, h1);
+}
+
+int st_attention_f16(const float *q, const uint16_t *k, const uint16_t *v, float *out, float *scratch,
+                     int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                     int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1) {
+    return attention(q, k, v, 1, out, scratch, start, count, heads, kv_heads, head_dim, q_stride, kv_stride, h0, h1);
 }

@@ -253,7 +253,8 @@ typedef struct {
 #define ST_ATTN_MAX_DIM 512
 
 /// Attention over the query heads/rows of one call, after argument checks (see strata_kernels.h).
-typedef void (*st_attention_fn)(const float *q, const float *k, const float *v, float *out, float *scratch,
+/// Keys and values are f32, or IEEE half when `f16` is set (strides and offsets count elements).
+typedef void (*st_attention_fn)(const float *q, const void *k, const void *v, int f16, float *out, float *scratch,
                                 int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                                 int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
 
@@ -261,17 +262,17 @@ extern const st_q_table st_scalar_q;
 extern const st_f32_table st_scalar_f32;
 extern const st_act_table st_scalar_act;
 
-void st_scalar_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+void st_scalar_attention(const float *q, const void *k, const void *v, int f16, float *out, float *scratch,
                          int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                          int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
 
 #if ST_X86
 extern const st_mat_table st_avx2_mat;
 extern const st_mat_table st_avx512_mat;
-void st_avx2_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+void st_avx2_attention(const float *q, const void *k, const void *v, int f16, float *out, float *scratch,
                        int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                        int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
-void st_avx512_attention(const float *q, const float *k, const float *v, float *out, float *scratch,
+void st_avx512_attention(const float *q, const void *k, const void *v, int f16, float *out, float *scratch,
                          int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                          int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
 extern const st_q_table st_avx2_q;

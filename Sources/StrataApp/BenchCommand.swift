@@ -47,6 +47,8 @@ public struct BenchReport: Codable, Sendable {
     public var generatedTokens: Int
     public var runs: Int
     public var simd: String
+    /// How the KV cache stored keys and values ("f32" or "f16").
+    public var kvCache: String
     public var results: [ExitResult]
 }
 
@@ -92,7 +94,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
     let headBytes = loaded.weights.output.byteCount
     return BenchReport(
         model: config.modelPath, threads: config.engine.threadCount, promptTokens: config.promptTokens,
-        generatedTokens: config.generatedTokens, runs: config.runs, simd: simdPathName(),
+        generatedTokens: config.generatedTokens, runs: config.runs, simd: simdPathName(), kvCache: config.engine.kvCache.rawValue,
         results: exits.map { k in
             BenchReport.ExitResult(
                 exit: k, prefillTokensPerSecond: RateSummary(prefill[k] ?? []),
@@ -103,7 +105,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
 /// A table for people: one row per exit.
 public func benchTable(_ report: BenchReport) -> String {
     var lines = [
-        "model \(report.model), \(report.threads) threads, \(report.simd); prompt \(report.promptTokens), generate \(report.generatedTokens), \(report.runs) runs (median [min–max])",
+        "model \(report.model), \(report.threads) threads, \(report.simd), \(report.kvCache) KV cache; prompt \(report.promptTokens), generate \(report.generatedTokens), \(report.runs) runs (median [min–max])",
         "exit   prefill tok/s              decode tok/s             weights/token",
     ]
     func cell(_ r: RateSummary) -> String {

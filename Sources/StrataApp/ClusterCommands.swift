@@ -137,6 +137,7 @@ public func startCluster(
     options.secret = try loadSecret(path: secretPath)
     options.contextLimit = contextLimit
     if let workerTrust { options.tls = try LinkTLS.client(trust: workerTrust) }
+    options.kvCacheType = engine.kvCache
     recovery.apply(to: &options)
     // Weights of one block (as the file stores them) with 50% headroom for KV caches.
     let firstBlock = loaded.tensorSummary.filter { $0.name.hasPrefix("blk.0.") || $0.name.hasPrefix("model.layers.0.") }

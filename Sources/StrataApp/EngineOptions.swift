@@ -21,10 +21,13 @@ public struct EngineOptions: Sendable {
     public var threads: Int?
     /// NUMA node to pin threads and memory to; nil leaves placement to the OS.
     public var numaNode: Int?
+    /// How KV caches store keys and values (generation, benchmarks, and a cluster's workers).
+    public var kvCache: KVCacheType = .f32
 
-    public init(threads: Int? = nil, numaNode: Int? = nil) {
+    public init(threads: Int? = nil, numaNode: Int? = nil, kvCache: KVCacheType = .f32) {
         self.threads = threads
         self.numaNode = numaNode
+        self.kvCache = kvCache
     }
 
     public var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
@@ -45,7 +48,7 @@ public struct EngineOptions: Sendable {
     /// A model ready to compute under these options: threads pinned and, with `--numa-node`,
     /// weights copied to that node's memory.
     public func makeModel(_ loaded: LoadedModel, exact: Bool = false) throws -> LlamaModel {
-        LlamaModel(model: loaded, pool: try makePool(), placement: try placement(), exact: exact)
+        LlamaModel(model: loaded, pool: try makePool(), placement: try placement(), exact: exact, kvCacheType: kvCache)
     }
 
     /// A one-line description for stderr, e.g. "2 threads, NUMA node 0 (1 NUMA node …)".

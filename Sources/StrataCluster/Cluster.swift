@@ -203,7 +203,8 @@ public final class Cluster: @unchecked Sendable {
         let next = i + 1 < links.count ? NextHop(host: links[i + 1].address.host, port: UInt16(links[i + 1].address.port)) : nil
         let assign = AssignLayers(
             layers: UInt32(split[i].lowerBound)..<UInt32(split[i].upperBound), totalLayers: UInt32(config.layerCount),
-            activationDType: options.activationDType, kvCacheDType: .f32, contextLimit: UInt32(context),
+            activationDType: options.activationDType, kvCacheDType: options.kvCacheType == .f16 ? .f16 : .f32,
+            contextLimit: UInt32(context),
             maxSequences: UInt32(options.maxSequences), maxBatchRows: UInt32(options.limits.maxRowsPerBatch), nextHop: next,
             modelHash: modelHash)
         if links[i].hello.modelHash != modelHash {

@@ -16,6 +16,8 @@ public struct ClusterOptions: Sendable {
     public var contextLimit: Int?
     public var maxSequences = 64
     public var activationDType: TensorDType = .f32
+    /// How the workers' KV caches store keys and values.
+    public var kvCacheType: KVCacheType = .f32
     /// Compute threads for the coordinator's embedding and head.
     public var threads = 1
     public var placement: Placement = .unpinned

@@ -126,8 +126,14 @@ final class WorkerCore: @unchecked Sendable {
             return refuse(.modelMismatch, "this worker holds model \(modelHash.map { "\($0)" } ?? "none"), not \(assign.modelHash)")
         }
         let layers = Int(assign.layers.lowerBound)..<Int(assign.layers.upperBound)
+        let kvCache: KVCacheType
+        switch assign.kvCacheDType {
+        case .f32: kvCache = .f32
+        case .f16: kvCache = .f16
+        default: return refuse(.invalidAssignment, "a KV cache of \(assign.kvCacheDType) is not supported (f32 or f16)")
+        }
         do {
-            if stage?.layers != layers || stage?.contextLimit != Int(assign.contextLimit) {
+            if stage?.layers != layers || stage?.contextLimit != Int(assign.contextLimit) || stage?.model.kvCacheType != kvCache {
                 let loaded = try LoadedModel.load(path: modelPath, layers: layers)
                 guard loaded.config.layerCount == Int(assign.totalLayers), layers.upperBound <= loaded.config.layerCount else {
                     return refuse(.invalidAssignment, "layers \(layers) of \(assign.totalLayers) do not fit this model")
@@ -137,9 +143,9 @@ final class WorkerCore: @unchecked Sendable {
                     pool = ComputePool(threadCount: options.threads, placement: options.placement)
                 }
                 guard let pool else { return }
-                let model = LlamaModel(model: loaded, pool: pool, placement: options.placement)
+                let model = LlamaModel(model: loaded, pool: pool, placement: options.placement, kvCacheType: kvCache)
                 stage = PipelineStage(model: model, layers: layers, contextLimit: Int(assign.contextLimit))
-                log("holding blocks \(layers.lowerBound)..<\(layers.upperBound) of \(loaded.config.layerCount)")
+                log("holding blocks \(layers.lowerBound)..<\(layers.upperBound) of \(loaded.config.layerCount), \(kvCache) KV cache")
             }
         } catch {
             return refuse(.invalidAssignment, "\(error)")

@@ -18,10 +18,29 @@ public struct AttentionShape: Sendable {
     }
 }
 
+/// How a KV cache stores keys and values: f32, or IEEE half (half the bytes to hold and to
+/// stream per step; the attention arithmetic stays f32).
+public enum KVCacheType: String, Sendable, CaseIterable {
+    case f32, f16
+
+    /// Bytes per element.
+    public var bytes: Int { self == .f32 ? 4 : 2 }
+
+    /// Writes `count` floats at `destination` in this type (rounding to nearest even for f16).
+    public func store(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutableRawPointer) {
+        switch self {
+        case .f32: destination.assumingMemoryBound(to: Float.self).update(from: source, count: count)
+        case .f16: st_f32_to_f16(source, destination.assumingMemoryBound(to: UInt16.self), Int64(count))
+        }
+    }
+}
+
 public final class Attention: @unchecked Sendable {
-    // SAFETY: each pool thread uses only `scratch[thread]`.
+    // SAFETY: each pool thread uses only `scratch[thread]`; `widened` is used by the calling
+    // thread before the pool runs.
     private let pool: ComputePool
     private let scratch: [ScratchBuffer]
+    private let widened = ScratchBuffer()
 
     public init(pool: ComputePool) {
         self.pool = pool
@@ -34,23 +53,32 @@ public final class Attention: @unchecked Sendable {
 
     /// - Parameters:
     ///   - q: (count, heads * headDim), RoPE applied.
-    ///   - keys, values: (≥ start + count, kvHeads * headDim) cache rows, position-major.
+    ///   - keys, values: (≥ start + count, kvHeads * headDim) cache rows, position-major, of `type`.
     ///   - out: (count, heads * headDim).
     public func run(
-        shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-        out: UnsafeMutablePointer<Float>, start: Int, count: Int
+        shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer,
+        type: KVCacheType = .f32, out: UnsafeMutablePointer<Float>, start: Int, count: Int
     ) {
         if count <= Self.fusedLimit {
-            fused(shape: shape, q: q, keys: keys, values: values, out: out, start: start, count: count)
+            fused(shape: shape, q: q, keys: keys, values: values, type: type, out: out, start: start, count: count)
+        } else if type == .f32 {
+            blas(
+                shape: shape, q: q, keys: keys.assumingMemoryBound(to: Float.self), values: values.assumingMemoryBound(to: Float.self),
+                out: out, start: start, count: count)
         } else {
-            blas(shape: shape, q: q, keys: keys, values: values, out: out, start: start, count: count)
+            // Long runs (prompt chunks) widen the visible halves once and use the f32 products.
+            let n = (start + count) * shape.kvHeads * shape.headDim
+            let k = widened.floats(2 * n)
+            st_f16_to_f32(keys.assumingMemoryBound(to: UInt16.self), k, Int64(n))
+            st_f16_to_f32(values.assumingMemoryBound(to: UInt16.self), k + n, Int64(n))
+            blas(shape: shape, q: q, keys: k, values: k + n, out: out, start: start, count: count)
         }
     }
 
     /// The C kernel, heads split into one contiguous range per thread (whole KV groups where
     /// the counts allow, so each thread streams its own keys and values).
     private func fused(
-        shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        shape: AttentionShape, q: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer, type: KVCacheType,
         out: UnsafeMutablePointer<Float>, start: Int, count: Int
     ) {
         let hd = shape.headDim
@@ -61,9 +89,18 @@ public final class Attention: @unchecked Sendable {
             let h0 = shape.heads * t / tasks
             let h1 = shape.heads * (t + 1) / tasks
             let buffer = scratch[thread].floats(length)
-            _ = st_attention_f32(
-                q, keys, values, out, buffer, Int64(start), Int64(count), Int64(shape.heads), Int64(shape.kvHeads),
-                Int64(hd), Int64(shape.heads * hd), Int64(shape.kvHeads * hd), Int64(h0), Int64(h1))
+            let sizes = (Int64(start), Int64(count), Int64(shape.heads), Int64(shape.kvHeads), Int64(hd))
+            let strides = (Int64(shape.heads * hd), Int64(shape.kvHeads * hd))
+            switch type {
+            case .f32:
+                _ = st_attention_f32(
+                    q, keys.assumingMemoryBound(to: Float.self), values.assumingMemoryBound(to: Float.self), out, buffer,
+                    sizes.0, sizes.1, sizes.2, sizes.3, sizes.4, strides.0, strides.1, Int64(h0), Int64(h1))
+            case .f16:
+                _ = st_attention_f16(
+                    q, keys.assumingMemoryBound(to: UInt16.self), values.assumingMemoryBound(to: UInt16.self), out, buffer,
+                    sizes.0, sizes.1, sizes.2, sizes.3, sizes.4, strides.0, strides.1, Int64(h0), Int64(h1))
+            }
         }
     }
 

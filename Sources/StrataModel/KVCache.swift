@@ -1,5 +1,7 @@
-/// Keys and values of one sequence for a range of layers: per layer (capacity, kvHeads·hd) f32,
-/// position-major, growing by doubling up to the context limit.
+import StrataKernels
+
+/// Keys and values of one sequence for a range of layers: per layer (capacity, kvHeads·hd) f32
+/// or f16 (`type`), position-major, growing by doubling up to the context limit.
 ///
 /// Each position records its depth: the layers `layers.lowerBound ..< depth` hold its K/V. A
 /// position's layers always fill in order, so a depth says everything. Positions that exited
@@ -10,26 +12,29 @@ public final class KVCache {
     public let layers: Range<Int>
     public let kvDimension: Int
     public let limit: Int
+    public let type: KVCacheType
     public private(set) var capacity: Int
     /// Per position: layers `layers.lowerBound ..< depth[p]` hold its keys and values.
     public private(set) var depths: [Int] = []
     /// Positions not yet filled through the last layer of the range: the only ones a step's
     /// completeness check has to look at (at full depth, just the step's own new positions).
     public private(set) var incomplete = Set<Int>()
-    private var keys: [UnsafeMutablePointer<Float>]
-    private var values: [UnsafeMutablePointer<Float>]
+    private var keys: [UnsafeMutableRawPointer]
+    private var values: [UnsafeMutableRawPointer]
 
     /// - Parameters:
     ///   - layers: the blocks this cache serves (a whole model, or one pipeline stage).
     ///   - limit: the most positions it may hold (the model's or the user's context limit).
-    public init(layers: Range<Int>, kvDimension: Int, limit: Int, initialCapacity: Int = 256) {
+    public init(layers: Range<Int>, kvDimension: Int, limit: Int, initialCapacity: Int = 256, type: KVCacheType = .f32) {
         self.layers = layers
         self.kvDimension = kvDimension
         self.limit = limit
+        self.type = type
         let start = min(max(initialCapacity, 1), limit)
         capacity = start
-        keys = layers.map { _ in .allocate(capacity: start * kvDimension) }
-        values = layers.map { _ in .allocate(capacity: start * kvDimension) }
+        let bytes = start * kvDimension * type.bytes
+        keys = layers.map { _ in .allocate(byteCount: bytes, alignment: 64) }
+        values = layers.map { _ in .allocate(byteCount: bytes, alignment: 64) }
     }
 
     deinit {
@@ -64,17 +69,24 @@ public final class KVCache {
         capacity = newCapacity
     }
 
-    private func grow(_ old: UnsafeMutablePointer<Float>, to newCapacity: Int) -> UnsafeMutablePointer<Float> {
-        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity * kvDimension)
-        fresh.update(from: old, count: capacity * kvDimension)
+    private func grow(_ old: UnsafeMutableRawPointer, to newCapacity: Int) -> UnsafeMutableRawPointer {
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * kvDimension * type.bytes, alignment: 64)
+        fresh.copyMemory(from: old, byteCount: capacity * kvDimension * type.bytes)
         old.deallocate()
         return fresh
     }
 
-    /// Key rows of `layer`: (capacity, kvDimension).
-    public func keys(layer: Int) -> UnsafeMutablePointer<Float> { keys[layer - layers.lowerBound] }
-    /// Value rows of `layer`: (capacity, kvDimension).
-    public func values(layer: Int) -> UnsafeMutablePointer<Float> { values[layer - layers.lowerBound] }
+    /// Key rows of `layer`: (capacity, kvDimension) of `type`.
+    public func keys(layer: Int) -> UnsafeMutableRawPointer { keys[layer - layers.lowerBound] }
+    /// Value rows of `layer`: (capacity, kvDimension) of `type`.
+    public func values(layer: Int) -> UnsafeMutableRawPointer { values[layer - layers.lowerBound] }
+
+    /// Writes one position's keys and values (kvDimension floats each) for `layer`.
+    func store(layer: Int, position: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
+        let offset = position * kvDimension * type.bytes
+        type.store(k, count: kvDimension, to: keys(layer: layer) + offset)
+        type.store(v, count: kvDimension, to: values(layer: layer) + offset)
+    }
 
     /// Records that `layer` now holds `position` (its layers fill in order).
     func markFilled(layer: Int, position: Int) {
@@ -92,5 +104,5 @@ public final class KVCache {
     }
 
     /// Bytes held.
-    public var byteCount: Int { 2 * layers.count * capacity * kvDimension * MemoryLayout<Float>.stride }
+    public var byteCount: Int { 2 * layers.count * capacity * kvDimension * type.bytes }
 }

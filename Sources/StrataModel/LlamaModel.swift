@@ -15,10 +15,15 @@ public final class LlamaModel: @unchecked Sendable {
     public let weights: LlamaWeights
     public let linear: Linear
     let attention: Attention
+    /// How the caches this model's stages and generators create store keys and values.
+    public let kvCacheType: KVCacheType
     public var config: LlamaConfig { model.config }
 
-    public init(model: LoadedModel, pool: ComputePool, placement: Placement = .unpinned, exact: Bool = false) {
+    public init(
+        model: LoadedModel, pool: ComputePool, placement: Placement = .unpinned, exact: Bool = false, kvCacheType: KVCacheType = .f32
+    ) {
         self.model = model
+        self.kvCacheType = kvCacheType
         if case .numaNode(let node) = placement {
             weights = model.weights.placed(onNode: node)
         } else {
@@ -108,8 +113,7 @@ public final class LlamaModel: @unchecked Sendable {
             for (j, i) in active.enumerated() {
                 let cache = caches[rows[i].sequence]
                 let p = rows[i].position
-                (cache.keys(layer: layer) + p * kvd).update(from: workspace.keys + j * kvd, count: kvd)
-                (cache.values(layer: layer) + p * kvd).update(from: workspace.values + j * kvd, count: kvd)
+                cache.store(layer: layer, position: p, keys: workspace.keys + j * kvd, values: workspace.values + j * kvd)
                 cache.markFilled(layer: layer, position: p)
             }
             // Causal attention over runs of consecutive positions of one sequence.
@@ -125,7 +129,7 @@ public final class LlamaModel: @unchecked Sendable {
                 let cache = caches[first.sequence]
                 attention.run(
                     shape: c.attentionShape, q: workspace.query + j * qd, keys: cache.keys(layer: layer),
-                    values: cache.values(layer: layer), out: workspace.attention + j * qd, start: first.position,
+                    values: cache.values(layer: layer), type: cache.type, out: workspace.attention + j * qd, start: first.position,
                     count: runEnd - j)
                 j = runEnd
             }

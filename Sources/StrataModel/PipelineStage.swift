@@ -85,7 +85,8 @@ public final class PipelineStage {
 
     private func cache(for sequence: UInt64) -> KVCache {
         if let c = caches[sequence] { return c }
-        let c = KVCache(layers: layers, kvDimension: model.config.kvDimension, limit: contextLimit, initialCapacity: 64)
+        let c = KVCache(
+            layers: layers, kvDimension: model.config.kvDimension, limit: contextLimit, initialCapacity: 64, type: model.kvCacheType)
         caches[sequence] = c
         return c
     }

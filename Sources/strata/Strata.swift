@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StrataApp
 import StrataCluster
+import StrataKernels
 import StrataModel
 
 @main
@@ -29,6 +30,23 @@ struct EngineArguments: ParsableArguments {
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let numaNode, numaNode < 0 { throw ValidationError("--numa-node must be ≥ 0") }
+    }
+}
+
+/// `--kv-cache` on the commands that generate.
+struct KVCacheArguments: ParsableArguments {
+    @Option(name: .customLong("kv-cache"), help: "How KV caches store keys and values: f32 or f16 (half the memory and traffic).")
+    var kvCache: String = "f32"
+
+    func validate() throws {
+        if KVCacheType(rawValue: kvCache) == nil { throw ValidationError("--kv-cache takes f32 or f16") }
+    }
+
+    /// `engine` with this cache type.
+    func apply(to engine: EngineOptions) -> EngineOptions {
+        var engine = engine
+        engine.kvCache = KVCacheType(rawValue: kvCache) ?? .f32
+        return engine
     }
 }
 
@@ -135,6 +153,8 @@ struct Generate: AsyncParsableCommand {
 
     @OptionGroup var engineArguments: EngineArguments
 
+    @OptionGroup var kvCacheArguments: KVCacheArguments
+
     @OptionGroup var clusterArguments: ClusterArguments
 
     func validate() throws {
@@ -147,7 +167,7 @@ struct Generate: AsyncParsableCommand {
         var config = GenerateConfig(modelPath: try resolveModelPath(model), prompt: prompt)
         config.chat = chat
         config.system = system
-        config.engine = engineArguments.engine
+        config.engine = kvCacheArguments.apply(to: engineArguments.engine)
         config.contextLimit = context
         config.options = GenerationOptions(
             maxTokens: maxTokens, exit: exit,
@@ -199,11 +219,13 @@ struct Bench: AsyncParsableCommand {
 
     @OptionGroup var engineArguments: EngineArguments
 
+    @OptionGroup var kvCacheArguments: KVCacheArguments
+
     @OptionGroup var clusterArguments: ClusterArguments
 
     func run() async throws {
         if crossover {
-            let rows = try measureCrossover(modelPath: try resolveModelPath(model), engine: engineArguments.engine)
+            let rows = try measureCrossover(modelPath: try resolveModelPath(model), engine: kvCacheArguments.apply(to: engineArguments.engine))
             print(json ? try prettyJSON(rows) : crossoverTable(rows))
             return
         }
@@ -212,7 +234,7 @@ struct Bench: AsyncParsableCommand {
             guard !levels.isEmpty, levels.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--concurrency takes numbers ≥ 1") }
             let session = try await startCluster(
                 modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
-                secretFile: clusterArguments.secretFile, engine: engineArguments.engine, workerTrust: clusterArguments.workerCA,
+                secretFile: clusterArguments.secretFile, engine: kvCacheArguments.apply(to: engineArguments.engine), workerTrust: clusterArguments.workerCA,
                 recovery: try clusterArguments.recovery())
             do {
                 let report = try await runClusterBench(
@@ -236,7 +258,7 @@ struct Bench: AsyncParsableCommand {
         config.promptTokens = promptTokens
         config.generatedTokens = genTokens
         config.runs = runs
-        config.engine = engineArguments.engine
+        config.engine = kvCacheArguments.apply(to: engineArguments.engine)
         FileHandle.standardError.write(Data(("strata: " + config.engine.describe() + "\n").utf8))
         let report = try runBench(config) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
@@ -439,6 +461,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var engineArguments: EngineArguments
 
+    @OptionGroup var kvCacheArguments: KVCacheArguments
+
     func run() async throws {
         // Without a worker source, serve starts two local workers: the embedded default.
         let workers = try clusterArguments.source() ?? .local(2)
@@ -461,7 +485,7 @@ struct Serve: AsyncParsableCommand {
         settings.tlsKey = tlsKey
         try await runServe(
             modelPath: try resolveModelPath(model), workers: workers, split: try clusterArguments.parsedSplit(),
-            secretFile: clusterArguments.secretFile, engine: engineArguments.engine, settings: settings,
+            secretFile: clusterArguments.secretFile, engine: kvCacheArguments.apply(to: engineArguments.engine), settings: settings,
             workerTrust: clusterArguments.workerCA, recovery: try clusterArguments.recovery()
         ) { url in
             FileHandle.standardError.write(Data("strata: serving on \(url)\n".utf8))

@@ -23,22 +23,35 @@ struct AttentionInputs {
     let q: [Float]
     let k: [Float]
     let v: [Float]
+    /// The cache as IEEE halves (st_attention_f16); then k and v hold exactly the halves' values,
+    /// so the double reference is the same.
+    let half: Bool
 
-    init(_ c: AttentionCase, seed: UInt64) {
+    init(_ c: AttentionCase, seed: UInt64, half: Bool = false) {
         self.c = c
+        self.half = half
         var rng = SplitMix64(seed: seed)
         // Queries scaled up so the softmax is far from uniform.
         q = rng.floats(c.count * c.qStride, scale: 3)
-        k = rng.floats(c.length * c.kvStride, scale: 1)
-        v = rng.floats(c.length * c.kvStride, scale: 1)
+        let keys = rng.floats(c.length * c.kvStride, scale: 1)
+        let values = rng.floats(c.length * c.kvStride, scale: 1)
+        k = half ? keys.map { Float(Float16($0)) } : keys
+        v = half ? values.map { Float(Float16($0)) } : values
     }
 
-    /// Runs st_attention_f32 for heads [h0, h1) into `out` (count × qStride).
+    /// Runs st_attention_f32 (or _f16) for heads [h0, h1) into `out` (count × qStride).
     func run(into out: inout [Float], h0: Int, h1: Int) -> Int32 {
         var scratch = [Float](repeating: .nan, count: c.length)
-        return st_attention_f32(
-            q, k, v, &out, &scratch, Int64(c.start), Int64(c.count), Int64(c.heads), Int64(c.kvHeads), Int64(c.dim),
-            Int64(c.qStride), Int64(c.kvStride), Int64(h0), Int64(h1))
+        let sizes = (Int64(c.start), Int64(c.count), Int64(c.heads), Int64(c.kvHeads), Int64(c.dim))
+        guard half else {
+            return st_attention_f32(
+                q, k, v, &out, &scratch, sizes.0, sizes.1, sizes.2, sizes.3, sizes.4, Int64(c.qStride), Int64(c.kvStride),
+                Int64(h0), Int64(h1))
+        }
+        let kh = k.map { Float16($0).bitPattern }, vh = v.map { Float16($0).bitPattern }
+        return st_attention_f16(
+            q, kh, vh, &out, &scratch, sizes.0, sizes.1, sizes.2, sizes.3, sizes.4, Int64(c.qStride), Int64(c.kvStride),
+            Int64(h0), Int64(h1))
     }
 
     func run() -> [Float] {
@@ -201,12 +214,23 @@ extension PathAgreementTests {
         }
     }
 
+    @Test("Attention over a half cache matches a double reference on every path", arguments: attentionCases)
+    func halfCacheAttentionEveryPath(_ c: AttentionCase) {
+        let inputs = AttentionInputs(c, seed: UInt64(c.start * 131 + c.count * 17 + c.dim * 7 + c.heads), half: true)
+        let ref = inputs.reference()
+        for level in availableLevels() {
+            let got = withPath(level) { inputs.run() }
+            checkAttention(got, ref, c, heads: 0..<c.heads, label: "f16 \(pathName(level)) \(c.testDescription)")
+        }
+    }
+
     @Test("Splitting heads over calls gives the same bits, on every path")
     func attentionHeadSplit() {
-        for c in [AttentionCase(start: 37, count: 3, heads: 9, kvHeads: 3, dim: 64),
-                  AttentionCase(start: 100, count: 1, heads: 9, kvHeads: 3, dim: 40),
-                  AttentionCase(start: 0, count: 5, heads: 4, kvHeads: 4, dim: 128)] {
-            let inputs = AttentionInputs(c, seed: 7)
+        let cases = [AttentionCase(start: 37, count: 3, heads: 9, kvHeads: 3, dim: 64),
+                     AttentionCase(start: 100, count: 1, heads: 9, kvHeads: 3, dim: 40),
+                     AttentionCase(start: 0, count: 5, heads: 4, kvHeads: 4, dim: 128)]
+        for inputs in cases.flatMap({ [AttentionInputs($0, seed: 7), AttentionInputs($0, seed: 7, half: true)] }) {
+            let c = inputs.c
             for level in availableLevels() {
                 withPath(level) {
                     let whole = inputs.run()

@@ -33,9 +33,11 @@ enum ClusterHarness {
     }
 
     /// Greedy tokens from the single-process engine, for comparison.
-    static func singleProcessTokens(model path: String, prompt: [Int], maxTokens: Int, exit: Int?) throws -> [Int] {
+    static func singleProcessTokens(
+        model path: String, prompt: [Int], maxTokens: Int, exit: Int?, kvCache: KVCacheType = .f32
+    ) throws -> [Int] {
         let loaded = try LoadedModel.load(path: path)
-        let model = LlamaModel(model: loaded, pool: ComputePool(threadCount: 1))
+        let model = LlamaModel(model: loaded, pool: ComputePool(threadCount: 1), kvCacheType: kvCache)
         var options = GenerationOptions(maxTokens: maxTokens, exit: exit)
         options.stopAtEndOfGeneration = false
         return try Generator(model: model).generate(prompt: prompt, options: options).tokens

@@ -30,6 +30,23 @@ import Testing
         for s in servers { await s.stop() }
     }
 
+    @Test func workersKeepAHalfCacheWhenTheCoordinatorAsks() async throws {
+        guard let model = ModelFixture.path() else { return }
+        let servers = try await ClusterHarness.inProcessWorkers(2, model: model)
+        let session = try await startCluster(
+            modelPath: model, workers: .addresses(servers.map(\.boundAddress)), split: [0..<15, 15..<30], secretFile: nil,
+            engine: EngineOptions(threads: 1, kvCache: .f16))
+        for exit in [30, 9] {
+            var options = GenerationOptions(maxTokens: 12, exit: exit)
+            options.stopAtEndOfGeneration = false
+            let distributed = try await session.generator.generate(prompt: Self.prompt, options: options)
+            let single = try ClusterHarness.singleProcessTokens(model: model, prompt: Self.prompt, maxTokens: 12, exit: exit, kvCache: .f16)
+            #expect(distributed.tokens == single, "exit \(exit)")
+        }
+        await session.shutdown()
+        for s in servers { await s.stop() }
+    }
+
     @Test func promptsInChunksGiveTheSameTokens() async throws {
         guard let model = ModelFixture.path() else { return }
         let servers = try await ClusterHarness.inProcessWorkers(2, model: model)

@@ -27,6 +27,40 @@ import Testing
         }
     }
 
+    /// A half cache holds keys and values rounded to 11 significant bits: logits move a little,
+    /// never the clear choices. A 40-token prompt takes the long-run (widen + SGEMM) path, the
+    /// decode steps the fused kernel.
+    @Test(arguments: [15, 30])
+    func halfCacheStaysCloseToTheF32Cache(exit: Int) throws {
+        guard let loaded = ModelHarness.loaded else { return }
+        let prompt = Array((Self.tokens + Self.tokens + Self.tokens + Self.tokens).prefix(40))
+        var logits: [KVCacheType: [[Float]]] = [:]
+        for type in KVCacheType.allCases {
+            let model = LlamaModel(model: loaded, pool: ComputePool(threadCount: 2), exact: true, kvCacheType: type)
+            let cache = KVCache(layers: 0..<30, kvDimension: model.config.kvDimension, limit: 256, type: type)
+            let workspace = Workspace(config: model.config)
+            var steps = [try #require(try model.forward(tokens: prompt, cache: cache, exits: [exit], workspace: workspace)[exit])]
+            for t in Self.tokens.prefix(12) {
+                steps.append(try #require(try model.forward(tokens: [t], cache: cache, exits: [exit], workspace: workspace)[exit]))
+            }
+            #expect(cache.byteCount == 2 * 30 * cache.capacity * model.config.kvDimension * type.bytes)
+            logits[type] = steps
+        }
+        let full = try #require(logits[.f32]), half = try #require(logits[.f16])
+        var worst = 0.0
+        for (a, b) in zip(full, half) {
+            let (diff, _) = maxAbsDifference(a, b)
+            worst = max(worst, Double(diff))
+            let sorted = a.enumerated().sorted { $0.element > $1.element }
+            if sorted[0].element - sorted[1].element > 0.25 {
+                #expect(b.indices.max { b[$0] < b[$1] } == sorted[0].offset, "exit \(exit): the top token changed")
+            }
+        }
+        #expect(worst < 0.08, "exit \(exit): max |Δ logit| \(worst)")
+        #expect(worst > 0, "the half cache rounds")
+        print("half cache, exit \(exit): max |Δ logit| \(worst) over \(full.count) steps")
+    }
+
     @Test func exitAtTheLastLayerIsTheOrdinaryForward() throws {
         guard let model = ModelHarness.model() else { return }
         let l = model.config.layerCount

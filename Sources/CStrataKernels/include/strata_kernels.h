@@ -108,6 +108,12 @@ int st_attention_f32(const float *q, const float *k, const float *v, float *out,
                      int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                      int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
 
+/// st_attention_f32 against a cache of IEEE half keys and values (same layout, strides in
+/// elements); the arithmetic stays f32.
+int st_attention_f16(const float *q, const uint16_t *k, const uint16_t *v, float *out, float *scratch,
+                     int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                     int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
+
 /// A hint to the CPU that the caller is spinning on a shared variable.
 static inline void st_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
