@@ -1,6 +1,15 @@
 import Foundation
+import Hummingbird
+import StrataApp
+import StrataCluster
+import StrataHTTPAPI
+import StrataModel
 import StrataTestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Workers on separate network "hosts" (namespaces made by `scripts/netns-cluster`): the cluster
 /// answers, and a cut link gives a prompt, clear error instead of a hang.
@@ -40,6 +49,72 @@ import Testing
         #expect(!failed.timedOut, "the coordinator hung for \(Int(failed.seconds)) s after host 2's link was cut")
         #expect(failed.status != 0, "generate succeeded although host 2 was cut off")
         #expect(failed.stderr.contains("10.77.0.3"), "the error does not name the unreachable worker: \(failed.stderr)")
+    }
+
+    /// The HTTP API in front of workers on namespace hosts: while host 2's link is cut, requests
+    /// are still answered, from the deepest exit host 1 reaches, and say so; when the link heals
+    /// the stage is re-added and answers are full depth again, equal to the first.
+    @Test func servingAnswersShallowerWhileALinkIsCutAndRecoversWhenItHeals() async throws {
+        guard let executable = ClusterHarness.executable, let model = ModelFixture.path() else {
+            print("NetnsClusterTests: skipped, needs a built strata executable and the model")
+            return
+        }
+        if let reason = await Self.reasonNamespacesAreUnavailable() {
+            print("NetnsClusterTests: skipped, \(reason)")
+            return
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-netns-serve-\(getpid())")
+        defer { Self.down(directory: directory.path) }
+        let up = try await runCommand(
+            "/bin/bash",
+            [Self.script, "--dir", directory.path, "up", "2", "--model", model, "--threads", "1", "--bin", executable],
+            timeout: 45)
+        try #require(up.status == 0, "netns-cluster up failed: \(up.stdout)\(up.stderr)")
+        let topology = try ClusterTopology.load(path: directory.appendingPathComponent("topology.json").path)
+        let session = try await startCluster(
+            modelPath: model, workers: .topology(topology), split: [0..<15, 15..<30], secretFile: nil,
+            engine: EngineOptions(threads: 1), recovery: Recovery(heartbeatTimeout: .seconds(2)))
+        let cluster = session.generator.cluster
+        let settings = SchedulerSettings(
+            layerCount: 30, exits: [9, 15, 21, 30], mode: .fixed(30), adaptive: AdaptiveSettings(objective: 10),
+            headBlocks: APIServer.headBlocks(session.generator.model.model))
+        let api = APIServer(generator: session.generator, modelName: "smollm2", scheduler: ServingScheduler(settings: settings))
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: api.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) })
+        let body = #"{"prompt":"The capital of France is","max_tokens":8,"temperature":0}"#
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            var iterator = ports.makeAsyncIterator()
+            let url = try #require(URL(string: "http://127.0.0.1:\(await iterator.next() ?? 0)"))
+
+            let (status, headers, first) = try await HTTPAPITests.post(url, "v1/completions", body)
+            #expect(status == 200 && headers["x-strata-depth"] == "30", "\(status) \(headers)")
+
+            let cut = try await runCommand("/bin/bash", [Self.script, "--dir", directory.path, "cut", "2"], timeout: 10)
+            try #require(cut.status == 0, "netns-cluster cut failed: \(cut.stderr)")
+            let started = ContinuousClock.now
+            let (cutStatus, cutHeaders, _) = try await HTTPAPITests.post(url, "v1/completions", body)
+            #expect(cutStatus == 200, "a request during the cut was not answered")
+            #expect(cutHeaders["x-strata-depth"] == "15", "served at \(cutHeaders["x-strata-depth"] ?? "?") while host 2 was cut off")
+            #expect(ContinuousClock.now - started < .seconds(20))
+            let (_, health) = try await HTTPAPITests.get(url, "health")
+            #expect(health.contains(#""status":"degraded""#) && health.contains("10.77.0.3"), "\(health)")
+
+            let heal = try await runCommand("/bin/bash", [Self.script, "--dir", directory.path, "heal", "2"], timeout: 10)
+            try #require(heal.status == 0, "netns-cluster heal failed: \(heal.stderr)")
+            for _ in 0..<300 where cluster.reachableDepth < 30 { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(cluster.reachableDepth == 30, "the stage was not re-added within 30 s of the link healing")
+            let (_, againHeaders, again) = try await HTTPAPITests.post(url, "v1/completions", body)
+            #expect(againHeaders["x-strata-depth"] == "30")
+            func text(_ json: String) throws -> String {
+                try JSONDecoder().decode(CompletionResponse.self, from: Data(json.utf8)).choices.first?.text ?? ""
+            }
+            #expect(try text(again) == text(first), "the healed cluster answers differently")
+            group.cancelAll()
+        }
+        await session.shutdown()
     }
 
     /// Nil when this process can make network namespaces and no netns cluster is up already;
