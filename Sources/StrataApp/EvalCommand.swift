@@ -39,6 +39,14 @@ public struct ExitMetrics: Codable, Sendable, Equatable {
     /// Mean KL(last exit ‖ this exit) over response positions, in nats.
     public var kl: Double?
     public var exactMatch: Double?
+
+    public init(exit: Int, perplexity: Double? = nil, agreement: Double? = nil, kl: Double? = nil, exactMatch: Double? = nil) {
+        self.exit = exit
+        self.perplexity = perplexity
+        self.agreement = agreement
+        self.kl = kl
+        self.exactMatch = exactMatch
+    }
 }
 
 public struct ModelEvaluation: Codable, Sendable {
@@ -48,12 +56,64 @@ public struct ModelEvaluation: Codable, Sendable {
     public var exits: [ExitMetrics]
     public var responseTokens: Int
     public var questions: Int
+
+    public init(
+        label: String, path: String, recordedExits: [Int]?, exits: [ExitMetrics], responseTokens: Int, questions: Int
+    ) {
+        self.label = label
+        self.path = path
+        self.recordedExits = recordedExits
+        self.exits = exits
+        self.responseTokens = responseTokens
+        self.questions = questions
+    }
 }
 
 public struct EvalReport: Codable, Sendable {
     public var models: [ModelEvaluation]
     public var examples: Int
     public var exact: Bool
+
+    public init(models: [ModelEvaluation], examples: Int, exact: Bool) {
+        self.models = models
+        self.examples = examples
+        self.exact = exact
+    }
+
+    /// Reads a report written with `--json`.
+    public static func read(path: String) throws -> EvalReport {
+        guard let data = FileManager.default.contents(atPath: path) else { throw AppError.invalidArgument("cannot read \(path)") }
+        do {
+            return try JSONDecoder().decode(EvalReport.self, from: data)
+        } catch {
+            throw AppError.invalidArgument("\(path) is not a strata eval report: \(error)")
+        }
+    }
+}
+
+/// One report of `earlier` reports' models followed by `latest`'s, so models evaluated at
+/// different times share a table and plot. They must have been measured alike: the same
+/// activation path, the same number of examples, and the same questions.
+public func mergeEvalReports(_ earlier: [EvalReport], _ latest: EvalReport) throws -> EvalReport {
+    var merged = latest
+    merged.models = earlier.flatMap(\.models) + latest.models
+    for report in earlier {
+        guard report.exact == latest.exact else {
+            throw AppError.invalidArgument("an included report used \(report.exact ? "--exact" : "the fast path"), this run \(latest.exact ? "--exact" : "the fast path")")
+        }
+        guard report.examples == latest.examples || report.models.allSatisfy({ $0.responseTokens == 0 }) || latest.models.allSatisfy({ $0.responseTokens == 0 }) else {
+            throw AppError.invalidArgument("an included report scored \(report.examples) examples, this run \(latest.examples)")
+        }
+    }
+    let questions = Set(merged.models.map(\.questions).filter { $0 > 0 })
+    guard questions.count <= 1 else {
+        throw AppError.invalidArgument("the reports answered different numbers of questions: \(questions.sorted())")
+    }
+    let labels = merged.models.map(\.label)
+    guard Set(labels).count == labels.count else {
+        throw AppError.invalidArgument("two models are labelled alike (\(labels.joined(separator: ", "))); use --label")
+    }
+    return merged
 }
 
 public func runEval(_ config: EvalConfig, progress: @escaping @Sendable (String) -> Void) async throws -> EvalReport {

@@ -837,9 +837,16 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Write a PNG of each metric against exit depth here.")
     var plot: String?
 
+    @Option(help: "A report written earlier with --json whose models join this run's table and plot (repeatable).")
+    var include: [String] = []
+
     @OptionGroup var engineArguments: EngineArguments
 
     func run() async throws {
+        let earlier = try include.map { try EvalReport.read(path: $0) }
+        if let other = earlier.first(where: { $0.exact != exact }) {
+            throw ValidationError("an included report was measured \(other.exact ? "with" : "without") --exact; measure this run the same way")
+        }
         var config = EvalConfig(models: try (model.isEmpty ? [nil] : model.map { Optional($0) }).map(resolveModelPath), engine: engineArguments.engine)
         config.labels = label.isEmpty ? nil : label
         config.dataPath = data
@@ -852,7 +859,8 @@ struct Eval: AsyncParsableCommand {
         config.qaLimit = qaLimit
         config.sequenceLength = seqLen
         config.exact = exact
-        let report = try await runEval(config) { line in FileHandle.standardError.write(Data("\r\(line)   ".utf8)) }
+        let report = try mergeEvalReports(
+            earlier, try await runEval(config) { line in FileHandle.standardError.write(Data("\r\(line)   ".utf8)) })
         FileHandle.standardError.write(Data("\n".utf8))
         print(evalTable(report))
         if let json {
