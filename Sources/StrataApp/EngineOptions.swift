@@ -2,17 +2,22 @@ import Foundation
 import StrataKernels
 import StrataModel
 
-/// Where the default model lives once `scripts/bootstrap.sh` has installed it.
-public let defaultModelPath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+/// The base model `scripts/bootstrap.sh` installs: SmolLM2-135M-Instruct as published.
+public let baseModelPath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-/// Resolves `--model`: an explicit path, else `$STRATA_MODEL`, else the installed default.
+/// The sorted model (Sorted Fine-Tuning of the base, shipped in `sorted/`) that
+/// `scripts/bootstrap.sh` installs beside it; the default wherever it is present.
+public let sortedModelPath = "models/SmolLM2-135M-Instruct.SoFT.Q8_0.gguf"
+
+/// Resolves `--model`: an explicit path, else `$STRATA_MODEL`, else the installed sorted
+/// model, else the installed base model.
 public func resolveModelPath(_ explicit: String?) throws(AppError) -> String {
     if let explicit { return explicit }
     if let env = ProcessInfo.processInfo.environment["STRATA_MODEL"], !env.isEmpty { return env }
-    guard FileManager.default.fileExists(atPath: defaultModelPath) else {
-        throw .noDefaultModel(defaultModelPath)
+    guard let installed = [sortedModelPath, baseModelPath].first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        throw .noDefaultModel(baseModelPath)
     }
-    return defaultModelPath
+    return installed
 }
 
 /// Compute placement shared by every command that computes.

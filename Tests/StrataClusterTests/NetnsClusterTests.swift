@@ -16,23 +16,30 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(2))) struct NetnsClusterTests {
     static let script = ClusterHarness.repository.appendingPathComponent("scripts/netns-cluster").path
 
-    @Test func generatesAcrossNamespacesAndFailsFastWhenALinkIsCut() async throws {
+    /// Two namespace hosts with a worker each, in a fresh folder (nil, having said why, where
+    /// that cannot be done here). The caller takes them down with `down(directory:)`.
+    static func upTwoHosts(_ name: String) async throws -> (directory: URL, executable: String, model: String)? {
         guard let executable = ClusterHarness.executable, let model = ModelFixture.path() else {
             print("NetnsClusterTests: skipped, needs a built strata executable and the model")
-            return
+            return nil
         }
         if let reason = await Self.reasonNamespacesAreUnavailable() {
             print("NetnsClusterTests: skipped, \(reason)")
-            return
+            return nil
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-netns-\(getpid())")
-        defer { Self.down(directory: directory.path) }
-
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-\(name)-\(getpid())")
         let up = try await runCommand(
             "/bin/bash",
             [Self.script, "--dir", directory.path, "up", "2", "--model", model, "--threads", "1", "--bin", executable],
             timeout: 45)
+        if up.status != 0 { Self.down(directory: directory.path) }
         try #require(up.status == 0, "netns-cluster up failed: \(up.stdout)\(up.stderr)")
+        return (directory, executable, model)
+    }
+
+    @Test func generatesAcrossNamespacesAndFailsFastWhenALinkIsCut() async throws {
+        guard let (directory, executable, _) = try await Self.upTwoHosts("netns") else { return }
+        defer { Self.down(directory: directory.path) }
         let topology = directory.appendingPathComponent("topology.json").path
         let generate = [
             "generate", "--cluster", topology, "--prompt", "The capital of France is", "--max-tokens", "8", "--threads",
@@ -55,21 +62,8 @@ import Testing
     /// are still answered, from the deepest exit host 1 reaches, and say so; when the link heals
     /// the stage is re-added and answers are full depth again, equal to the first.
     @Test func servingAnswersShallowerWhileALinkIsCutAndRecoversWhenItHeals() async throws {
-        guard let executable = ClusterHarness.executable, let model = ModelFixture.path() else {
-            print("NetnsClusterTests: skipped, needs a built strata executable and the model")
-            return
-        }
-        if let reason = await Self.reasonNamespacesAreUnavailable() {
-            print("NetnsClusterTests: skipped, \(reason)")
-            return
-        }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-netns-serve-\(getpid())")
+        guard let (directory, _, model) = try await Self.upTwoHosts("netns-serve") else { return }
         defer { Self.down(directory: directory.path) }
-        let up = try await runCommand(
-            "/bin/bash",
-            [Self.script, "--dir", directory.path, "up", "2", "--model", model, "--threads", "1", "--bin", executable],
-            timeout: 45)
-        try #require(up.status == 0, "netns-cluster up failed: \(up.stdout)\(up.stderr)")
         let topology = try ClusterTopology.load(path: directory.appendingPathComponent("topology.json").path)
         let session = try await startCluster(
             modelPath: model, workers: .topology(topology), split: [0..<15, 15..<30], secretFile: nil,
