@@ -24,6 +24,8 @@ public final class ComputePool: @unchecked Sendable {
 
     private typealias Job = (Int, Int) -> Void
     private nonisolated(unsafe) var job: UnsafeMutablePointer<Job>?
+    /// Where `run` keeps its closure while workers call it (one run at a time: no allocation per run).
+    private let jobSlot = UnsafeMutablePointer<Job>.allocate(capacity: 1)
     /// generation (bits 32...63) | task count (16...31) | next task index (0...15)
     private let state = Atomic<UInt64>(0)
     private let finishedTasks = Atomic<Int>(0)
@@ -75,6 +77,7 @@ public final class ComputePool: @unchecked Sendable {
         pthread_mutex_destroy(sleepMutex)
         sleepMutex.deallocate()
         wakeCondition.deallocate()
+        jobSlot.deallocate()
     }
 
     /// Runs `body(task, thread)` for every task in `0..<tasks`, spread over the pool; returns
@@ -88,12 +91,9 @@ public final class ComputePool: @unchecked Sendable {
         }
         runLock.withLock { _ in
             withoutActuallyEscaping(body) { escaping in
-                let slot = UnsafeMutablePointer<Job>.allocate(capacity: 1)
+                let slot = jobSlot
                 slot.initialize(to: escaping)
-                defer {
-                    slot.deinitialize(count: 1)
-                    slot.deallocate()
-                }
+                defer { slot.deinitialize(count: 1) }
                 job = slot
                 finishedTasks.store(0, ordering: .relaxed)
                 let generation = Self.generation(state.load(ordering: .relaxed)) &+ 1

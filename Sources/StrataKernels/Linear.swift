@@ -47,22 +47,33 @@ public final class Linear: @unchecked Sendable {
         openblas_set_num_threads(1)
     }
 
+    /// One product: a weight matrix and where its output goes.
+    public typealias Product = (WeightMatrix, UnsafeMutablePointer<Float>)
+    private typealias Products = UnsafeBufferPointer<Product>
+
     /// y = W·x. x: (columns,), y: (rows,).
     public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        matmul([(w, y)], x, batch: 1)
+        matmul(w, x, y, batch: 1)
     }
 
     /// Y = X·Wᵀ. x: (batch, columns) row-major, y: (batch, rows) row-major.
     public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int) {
-        matmul([(w, y)], x, batch: batch)
+        // On the stack: a kernel call allocates nothing on the heap.
+        withUnsafeTemporaryAllocation(of: Product.self, capacity: 1) { one in
+            _ = one.initialize(from: CollectionOfOne((w, y)))
+            run(Products(one), x, batch: batch)
+            one.deinitialize()
+        }
     }
 
     /// Several products of one input, in one pass over the pool: Y_i = X·W_iᵀ for each
     /// (W_i, Y_i). x: (batch, columns); each y_i: (batch, rows_i). Sharing the pass quantises X
     /// once and synchronises the threads once (Q, K and V; gate and up).
-    public func matmul(
-        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, batch: Int
-    ) {
+    public func matmul(_ products: [Product], _ x: UnsafePointer<Float>, batch: Int) {
+        products.withUnsafeBufferPointer { run($0, x, batch: batch) }
+    }
+
+    private func run(_ products: Products, _ x: UnsafePointer<Float>, batch: Int) {
         guard batch > 0, let first = products.first else { return }
         precondition(products.allSatisfy { $0.0.columns == first.0.columns }, "products must share the input width")
         if batch > smallBatchLimit {
@@ -75,9 +86,7 @@ public final class Linear: @unchecked Sendable {
     // MARK: - Paths
 
     /// Weight rows read in place: quantised activations (or f32 ones in exact mode).
-    private func inPlacePath(
-        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, batch: Int
-    ) {
+    private func inPlacePath(_ products: Products, _ x: UnsafePointer<Float>, batch: Int) {
         let n = first(products).columns
         if exact {
             forEachRowChunk(products) { index, range in
@@ -90,42 +99,40 @@ public final class Linear: @unchecked Sendable {
             }
             return
         }
-        // Activations quantised once per distinct dot format: (batch, stride) at offset.
-        var formats: [(dotType: Int32, type: Int32, offset: Int, stride: Int)] = []
-        var layout: [(offset: Int, stride: Int)] = []
-        var total = 0
-        for (w, _) in products {
-            let type = Int32(w.type.rawValue)
-            let dotType = st_vec_dot_type(type)
-            let stride = st_vec_bytes(type, Int64(n))
-            if let known = formats.first(where: { $0.dotType == dotType }) {
-                layout.append((known.offset, known.stride))
-            } else {
-                formats.append((dotType, type, total, stride))
-                layout.append((total, stride))
-                total += stride * batch
+        // Activations quantised once per distinct dot format: product i reads (batch, stride)
+        // at its offset; the first product of each format quantises them.
+        withUnsafeTemporaryAllocation(of: (offset: Int, stride: Int, owner: Bool).self, capacity: products.count) { layout in
+            var total = 0
+            for (i, (w, _)) in products.enumerated() {
+                let type = Int32(w.type.rawValue)
+                let stride = st_vec_bytes(type, Int64(n))
+                if let j = (0..<i).first(where: { st_vec_dot_type(Int32(products[$0].0.type.rawValue)) == st_vec_dot_type(type) }) {
+                    layout[i] = (layout[j].offset, layout[j].stride, false)
+                } else {
+                    layout[i] = (total, stride, true)
+                    total += stride * batch
+                }
             }
-        }
-        let buffer = activationScratch.reserve(total)
-        for f in formats {
-            for b in 0..<batch {
-                _ = st_vec_quantize(f.type, x + b * n, buffer + f.offset + b * f.stride, Int64(n))
+            let buffer = activationScratch.reserve(total)
+            for (i, (w, _)) in products.enumerated() where layout[i].owner {
+                for b in 0..<batch {
+                    _ = st_vec_quantize(
+                        Int32(w.type.rawValue), x + b * n, buffer + layout[i].offset + b * layout[i].stride, Int64(n))
+                }
             }
-        }
-        let activations = UnsafeRawPointer(buffer)
-        forEachRowChunk(products) { index, range in
-            let (w, y) = products[index]
-            _ = st_matmul_q(
-                Int32(w.type.rawValue), w.base, w.rowStride, activations + layout[index].offset, layout[index].stride, y,
-                Int64(w.rows), Int64(n), Int64(batch), Int64(range.lowerBound), Int64(range.upperBound))
+            let activations = UnsafeRawPointer(buffer)
+            forEachRowChunk(products) { index, range in
+                let (w, y) = products[index]
+                _ = st_matmul_q(
+                    Int32(w.type.rawValue), w.base, w.rowStride, activations + layout[index].offset, layout[index].stride, y,
+                    Int64(w.rows), Int64(n), Int64(batch), Int64(range.lowerBound), Int64(range.upperBound))
+            }
         }
     }
 
     /// Splits the products' rows, taken end to end, into about `threadCount × 4` chunks of
     /// whole multiples of 4 rows, and runs `body(product index, local row range)` for each.
-    private func forEachRowChunk(
-        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ body: (Int, Range<Int>) -> Void
-    ) {
+    private func forEachRowChunk(_ products: Products, _ body: (Int, Range<Int>) -> Void) {
         let totalRows = products.reduce(0) { $0 + $1.0.rows }
         let chunks = max(1, min(pool.threadCount == 1 ? 1 : pool.threadCount * 4, totalRows / 4))
         pool.run(tasks: chunks) { task, _ in
@@ -144,24 +151,25 @@ public final class Linear: @unchecked Sendable {
         }
     }
 
-    private func first(_ products: [(WeightMatrix, UnsafeMutablePointer<Float>)]) -> WeightMatrix {
+    private func first(_ products: Products) -> WeightMatrix {
         products[0].0
     }
 
     /// Weight tiles dequantised into per-thread scratch, then single-threaded SGEMM per tile.
-    private func gemmPath(
-        _ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, batch: Int
-    ) {
+    private func gemmPath(_ products: Products, _ x: UnsafePointer<Float>, batch: Int) {
         let n = first(products).columns
         let tile = tileRows
-        // (product index, first row) of every tile, products end to end.
-        var tiles: [(Int, Int)] = []
-        for (index, product) in products.enumerated() {
-            for r0 in stride(from: 0, to: product.0.rows, by: tile) { tiles.append((index, r0)) }
-        }
+        // Tiles are numbered through the products end to end.
+        let tileCount = products.reduce(0) { $0 + ($1.0.rows + tile - 1) / tile }
         let scratch = threadScratch
-        pool.run(tasks: tiles.count) { t, thread in
-            let (index, r0) = tiles[t]
+        pool.run(tasks: tileCount) { t, thread in
+            var index = 0
+            var first = 0  // number of the product's first tile
+            while t >= first + (products[index].0.rows + tile - 1) / tile {
+                first += (products[index].0.rows + tile - 1) / tile
+                index += 1
+            }
+            let r0 = (t - first) * tile
             let (w, y) = products[index]
             let count = min(tile, w.rows - r0)
             let weights: UnsafePointer<Float>

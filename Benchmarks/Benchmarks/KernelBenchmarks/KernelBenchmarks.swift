@@ -11,7 +11,7 @@ import StrataKernels
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3), maxIterations: 100_000,
-        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 6])])
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 2])])
 
     for (name, type, rows, columns) in [
         ("Q4_1 1536x576 (ffn up)", GGMLType.q4_1, 1536, 576), ("Q4_1 576x1536 (ffn down)", .q4_1, 576, 1536),
