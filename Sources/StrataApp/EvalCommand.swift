@@ -303,6 +303,14 @@ func readQuestions(path: String, limit: Int) throws -> [Question] {
 }
 
 /// SQuAD-style normalisation: lower case, no punctuation, no articles, single spaces.
+/// Whether a greedy answer matches one of the aliases after SQuAD-style normalisation (lower
+/// case, punctuation and articles dropped, spaces collapsed). An answer that normalises to
+/// nothing matches nothing, whatever the aliases hold.
+public func answerMatches(_ answer: String, aliases: [String]) -> Bool {
+    let normalized = normalizeAnswer(answer)
+    return !normalized.isEmpty && aliases.contains { normalizeAnswer($0) == normalized }
+}
+
 func normalizeAnswer(_ text: String) -> String {
     let lowered = text.lowercased().map { $0.isPunctuation || $0.isSymbol ? " " : $0 }
     let words = String(lowered).split(whereSeparator: \.isWhitespace).filter { !["a", "an", "the"].contains($0) }
@@ -317,7 +325,6 @@ func answerQuestions(model: LlamaModel, items: [Question], exits: [Int], maxToke
     var done = 0
     for item in items {
         let prompt = model.model.tokenizer.encode("Question: \(item.question)\nAnswer:", addSpecial: true, parseSpecial: false)
-        let aliases = Set(item.answers.map(normalizeAnswer))
         for (i, exit) in exits.enumerated() {
             var options = GenerationOptions(maxTokens: maxTokens, exit: exit)
             options.stopAtEndOfGeneration = true
@@ -326,7 +333,7 @@ func answerQuestions(model: LlamaModel, items: [Question], exits: [Int], maxToke
             if let cut = answer.firstIndex(where: { $0 == "\n" }) { answer = String(answer[..<cut]) }
             answer = answer.trimmingCharacters(in: .whitespaces)
             if answer.hasSuffix(".") { answer.removeLast() }
-            if aliases.contains(normalizeAnswer(answer)) { hits[i] += 1 }
+            if answerMatches(answer, aliases: item.answers) { hits[i] += 1 }
             done += 1
             if done % 20 == 0 { progress(done) }
         }

@@ -34,6 +34,15 @@ import Testing
         #expect(table.contains("     9        40.00        30.0%     1.500     2.0%"), "\(table)")
     }
 
+    @Test func answersMatchAliasesAfterNormalisationAndEmptyOnesNever() {
+        #expect(answerMatches("Paris", aliases: ["paris"]))
+        #expect(answerMatches("  The Atlantic!", aliases: ["Atlantic Ocean", "atlantic"]))
+        #expect(!answerMatches("Atlantic Ocean, mostly", aliases: ["Atlantic Ocean"]))
+        // Aliases that normalise to nothing ("The", "?") must not credit an empty or article-only answer.
+        #expect(!answerMatches("", aliases: ["The", "?"]))
+        #expect(!answerMatches("the", aliases: ["The"]))
+    }
+
     @Test func reportsMeasuredDifferentlyAreRefused() {
         #expect(throws: AppError.self) { try mergeEvalReports([Self.report(["a"], exact: true)], Self.report(["b"])) }
         #expect(throws: AppError.self) { try mergeEvalReports([Self.report(["a"], examples: 50)], Self.report(["b"])) }
