@@ -19,7 +19,7 @@ public struct EvalConfig: Sendable {
     public var limit = 200
     public var qaLimit = 200
     public var sequenceLength = 512
-    public var qaMaxTokens = 16
+    public var qaMaxTokens = 24
     /// f32 activations against dequantised weights, rather than the fast quantised-activation path.
     public var exact = false
     public var engine: EngineOptions
@@ -39,8 +39,14 @@ public struct ExitMetrics: Codable, Sendable, Equatable {
     /// Mean KL(last exit ‖ this exit) over response positions, in nats.
     public var kl: Double?
     public var exactMatch: Double?
+    /// Share of questions whose answer contains an alias (whole words, after normalisation).
+    public var answerContains: Double?
 
-    public init(exit: Int, perplexity: Double? = nil, agreement: Double? = nil, kl: Double? = nil, exactMatch: Double? = nil) {
+    public init(
+        exit: Int, perplexity: Double? = nil, agreement: Double? = nil, kl: Double? = nil, exactMatch: Double? = nil,
+        answerContains: Double? = nil
+    ) {
+        self.answerContains = answerContains
         self.exit = exit
         self.perplexity = perplexity
         self.agreement = agreement
@@ -164,7 +170,10 @@ private func evaluateBlocking(_ config: EvalConfig, progress: @escaping @Sendabl
             let accuracy = try answerQuestions(model: model, items: items, exits: exits, maxTokens: config.qaMaxTokens) { done in
                 progress("\(label): answers \(done)/\(items.count * exits.count)")
             }
-            for i in metrics.indices { metrics[i].exactMatch = accuracy[i] }
+            for i in metrics.indices {
+                metrics[i].exactMatch = accuracy.exact[i]
+                metrics[i].answerContains = accuracy.contains[i]
+            }
         }
         evaluations.append(ModelEvaluation(
             label: label, path: path, recordedExits: loaded.sortedExits, exits: metrics, responseTokens: responseTokens, questions: questions))
@@ -311,20 +320,37 @@ public func answerMatches(_ answer: String, aliases: [String]) -> Bool {
     return !normalized.isEmpty && aliases.contains { normalizeAnswer($0) == normalized }
 }
 
+/// Whether an answer contains one of the aliases as whole words after normalisation ("The
+/// vegetable is the onion." contains "Onion"); aliases that normalise to nothing never count.
+public func answerContains(_ answer: String, aliases: [String]) -> Bool {
+    let text = " " + normalizeAnswer(answer) + " "
+    return aliases.contains { alias in
+        let words = normalizeAnswer(alias)
+        return !words.isEmpty && text.contains(" " + words + " ")
+    }
+}
+
 func normalizeAnswer(_ text: String) -> String {
     let lowered = text.lowercased().map { $0.isPunctuation || $0.isSymbol ? " " : $0 }
     let words = String(lowered).split(whereSeparator: \.isWhitespace).filter { !["a", "an", "the"].contains($0) }
     return words.joined(separator: " ")
 }
 
-/// Greedy answers to "Question: …\nAnswer:" at each exit, cut at the first line break or
-/// sentence end; a hit is an exact match with any alias after normalisation.
-func answerQuestions(model: LlamaModel, items: [Question], exits: [Int], maxTokens: Int, progress: (Int) -> Void) throws -> [Double] {
+/// Greedy answers at each exit to the question as a chat turn ("… Answer in a few words.";
+/// "Question: …\nAnswer:" for a model without a chat template), cut at the first line break.
+/// Scored two ways: an exact match with an alias, and an answer containing one (an instruct
+/// model tends to answer in a sentence).
+func answerQuestions(
+    model: LlamaModel, items: [Question], exits: [Int], maxTokens: Int, progress: (Int) -> Void
+) throws -> (exact: [Double], contains: [Double]) {
     let generator = Generator(model: model)
+    let tokenizer = model.model.tokenizer
     var hits = [Double](repeating: 0, count: exits.count)
+    var contained = [Double](repeating: 0, count: exits.count)
     var done = 0
     for item in items {
-        let prompt = model.model.tokenizer.encode("Question: \(item.question)\nAnswer:", addSpecial: true, parseSpecial: false)
+        let prompt = try (try? promptTokens(for: tokenizer, prompt: item.question + " Answer in a few words.", chat: true, system: nil))
+            ?? promptTokens(for: tokenizer, prompt: "Question: \(item.question)\nAnswer:", chat: false, system: nil)
         for (i, exit) in exits.enumerated() {
             var options = GenerationOptions(maxTokens: maxTokens, exit: exit)
             options.stopAtEndOfGeneration = true
@@ -334,11 +360,12 @@ func answerQuestions(model: LlamaModel, items: [Question], exits: [Int], maxToke
             answer = answer.trimmingCharacters(in: .whitespaces)
             if answer.hasSuffix(".") { answer.removeLast() }
             if answerMatches(answer, aliases: item.answers) { hits[i] += 1 }
+            if answerContains(answer, aliases: item.answers) { contained[i] += 1 }
             done += 1
             if done % 20 == 0 { progress(done) }
         }
     }
-    return hits.map { $0 / Double(items.count) }
+    return (hits.map { $0 / Double(items.count) }, contained.map { $0 / Double(items.count) })
 }
 
 // MARK: - Output
@@ -349,11 +376,12 @@ public func evalTable(_ report: EvalReport) -> String {
     var lines: [String] = []
     for m in report.models {
         lines.append("\(m.label)  (\(m.responseTokens) response tokens, \(m.questions) questions\(report.exact ? ", exact" : ""))")
-        lines.append("  exit   perplexity   agree-last   KL-last   QA-EM")
+        lines.append("  exit   perplexity   agree-last   KL-last   QA-EM   QA-contains")
         for e in m.exits {
             lines.append(
                 String(format: "  %4d", e.exit) + "   " + f(e.perplexity, "%10.2f") + "   " + f(e.agreement.map { $0 * 100 }, "%9.1f%%")
-                    + "   " + f(e.kl, "%7.3f") + "   " + f(e.exactMatch.map { $0 * 100 }, "%5.1f%%"))
+                    + "   " + f(e.kl, "%7.3f") + "   " + f(e.exactMatch.map { $0 * 100 }, "%5.1f%%") + "   "
+                    + f(e.answerContains.map { $0 * 100 }, "%10.1f%%"))
         }
     }
     return lines.joined(separator: "\n")
@@ -374,6 +402,7 @@ public func evalFigure(_ report: EvalReport) -> Figure {
     }
     if report.models.contains(where: { $0.exits.contains { $0.exactMatch != nil } }) {
         panels.append(Panel(title: "QA exact match", xLabel: "exit layer", yLabel: "%", series: series { $0.exactMatch.map { $0 * 100 } }))
+        panels.append(Panel(title: "QA answer contains an alias", xLabel: "exit layer", yLabel: "%", series: series { $0.answerContains.map { $0 * 100 } }))
     }
     return Figure(title: "Per-exit evaluation", panels: panels)
 }

@@ -41,6 +41,9 @@ import Testing
         // Aliases that normalise to nothing ("The", "?") must not credit an empty or article-only answer.
         #expect(!answerMatches("", aliases: ["The", "?"]))
         #expect(!answerMatches("the", aliases: ["The"]))
+        #expect(answerContains("It is the Atlantic Ocean.", aliases: ["Pacific", "Atlantic Ocean"]))
+        #expect(answerContains("Onions!", aliases: ["onions"]) && !answerContains("Onions", aliases: ["onion"]))
+        #expect(!answerContains("The answer is unclear", aliases: ["The", "?"]))
     }
 
     @Test func reportsMeasuredDifferentlyAreRefused() {
@@ -85,5 +88,6 @@ import Testing
         let fullPerplexity = try #require(full.perplexity), earlyPerplexity = try #require(early.perplexity)
         #expect(fullPerplexity > 1 && fullPerplexity < 60 && earlyPerplexity > 4 * fullPerplexity, "\(earlyPerplexity) vs \(fullPerplexity)")
         #expect(m.exits.allSatisfy { ($0.exactMatch ?? -1) >= 0 && ($0.exactMatch ?? 2) <= 1 })
+        #expect((full.answerContains ?? 0) > 0, "the full model answers neither question in words containing the answer")
     }
 }
