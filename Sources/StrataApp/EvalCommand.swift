@@ -379,7 +379,7 @@ public func evalTable(_ report: EvalReport) -> String {
         lines.append("  exit   perplexity   agree-last   KL-last   QA-EM   QA-contains")
         for e in m.exits {
             lines.append(
-                String(format: "  %4d", e.exit) + "   " + f(e.perplexity, "%10.2f") + "   " + f(e.agreement.map { $0 * 100 }, "%9.1f%%")
+                String(format: "  %4d", e.exit) + "   " + f(e.perplexity, (e.perplexity ?? 0) >= 1e6 ? "%10.2e" : "%10.2f") + "   " + f(e.agreement.map { $0 * 100 }, "%9.1f%%")
                     + "   " + f(e.kl, "%7.3f") + "   " + f(e.exactMatch.map { $0 * 100 }, "%5.1f%%") + "   "
                     + f(e.answerContains.map { $0 * 100 }, "%10.1f%%"))
         }
