@@ -155,7 +155,7 @@ import Testing
         let session = try await startCluster(
             modelPath: model, workers: .addresses([servers[0].boundAddress, relay.address]), split: [0..<15, 15..<30],
             secretFile: nil, engine: EngineOptions(threads: 1),
-            recovery: Recovery(heartbeatTimeout: .seconds(60), stepTimeout: .seconds(1)))
+            recovery: Recovery(heartbeatTimeout: .seconds(60), stepTimeout: .seconds(3)))
         let cluster = session.generator.cluster
         var options = GenerationOptions(maxTokens: 24, exit: 30)
         options.stopAtEndOfGeneration = false

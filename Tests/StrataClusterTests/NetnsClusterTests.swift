@@ -67,7 +67,7 @@ import Testing
         let topology = try ClusterTopology.load(path: directory.appendingPathComponent("topology.json").path)
         let session = try await startCluster(
             modelPath: model, workers: .topology(topology), split: [0..<15, 15..<30], secretFile: nil,
-            engine: EngineOptions(threads: 1), recovery: Recovery(heartbeatTimeout: .seconds(2)))
+            engine: EngineOptions(threads: 1))
         let cluster = session.generator.cluster
         let settings = SchedulerSettings(
             layerCount: 30, exits: [9, 15, 21, 30], mode: .fixed(30), adaptive: AdaptiveSettings(objective: 10),
