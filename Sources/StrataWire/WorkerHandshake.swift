@@ -101,11 +101,15 @@ public struct WorkerHandshake: Sendable {
     }
 
     /// The handshake's deadline passed.
-    /// - Returns: `Goodbye(.timedOut)` unless the handshake already ended.
+    /// - Returns: `Goodbye(.timedOut)` unless the handshake already ended (then `close`, and the
+    ///   handshake stays closed).
     public mutating func timedOut() -> HandshakeAction<Peer> {
         switch state {
         case .idle, .awaitingAuthenticate: return refuse(.timedOut, "handshake not completed in time")
-        case .established, .closed: return .close(peerSaid: nil)
+        case .established, .closed:
+            // Over either way: from now on every call answers close, as after a Goodbye.
+            state = .closed
+            return .close(peerSaid: nil)
         }
     }
 

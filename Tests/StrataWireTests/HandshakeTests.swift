@@ -310,6 +310,18 @@ struct HandshakeTests {
         #expect(done.coordinator.timedOut() == .close(peerSaid: nil))
     }
 
+    /// Found by FuzzHandshake: once a side had answered a late deadline with `close`, a stray
+    /// message made it send a Goodbye. After the deadline it stays closed, on both sides.
+    @Test func aDeadlineAfterEstablishmentLeavesBothSidesClosed() throws {
+        var done = try HandshakeRun()
+        done.run()
+        #expect(done.coordinator.timedOut() == .close(peerSaid: nil))
+        #expect(done.coordinator.receive(.drain) == .close(peerSaid: nil))
+        #expect(done.coordinator.receive(.goodbye(Goodbye(.busy, message: "late"))) == .close(peerSaid: nil))
+        #expect(done.worker.timedOut() == .close(peerSaid: nil))
+        #expect(done.worker.receive(.drain) == .close(peerSaid: nil))
+    }
+
     @Test func workerNameTooLongIsRejectedUpFront() {
         var configuration = Fixtures.workerConfiguration
         configuration.name = String(repeating: "x", count: 256)
