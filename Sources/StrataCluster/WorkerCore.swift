@@ -7,6 +7,9 @@ import Synchronization
 
 /// A worker's state and logic. Everything mutable lives on `computeLoop`, a dedicated thread
 /// with no sockets: frames hop there, blocks run there, and replies are written from there.
+/// Heartbeats are the exception: they are answered on the connection's I/O thread from
+/// `stats`, so a long queue of steps never delays them (a step that never returns is caught by
+/// the coordinator's step deadline instead).
 ///
 /// SAFETY (`@unchecked Sendable`): every `var` is read and written only on `computeLoop`
 /// (each entry point hops there first); the immutable parts are Sendable.
@@ -29,9 +32,8 @@ final class WorkerCore: @unchecked Sendable {
     private var coordinator: (any Channel)?
     private var nextHop: PeerLink?
     private var draining = false
-    private var queued = 0
-    private var busyNanos: UInt64 = 0
-    private let started = DispatchTime.now().uptimeNanoseconds
+    /// What heartbeats report, written by the compute thread and read by the I/O threads.
+    let stats = WorkerStats()
 
     init(options: WorkerOptions, modelHash: ModelHash?, computeLoop: any EventLoop, ioGroup: any EventLoopGroup) {
         self.options = options
@@ -69,6 +71,7 @@ final class WorkerCore: @unchecked Sendable {
             // the old coordinator's sequences, so they go.
             self.coordinator = nil
             if let stage = self.stage { stage.release(stage.sequenceIDs) }
+            self.stats.held(by: self.stage)
             self.log("coordinator disconnected; waiting for the next one")
         }
     }
@@ -76,22 +79,19 @@ final class WorkerCore: @unchecked Sendable {
     // MARK: - Messages
 
     func receive(_ frame: Frame, from channel: any Channel, role: PeerRole) {
-        if case .forward = frame.message { queuedAdd(1) }
+        if case .forward = frame.message { stats.queued.add(1, ordering: .relaxed) }
         computeLoop.execute { self.handle(frame, from: channel, role: role) }
-    }
-
-    private func queuedAdd(_ n: Int) {
-        computeLoop.execute { self.queued += n }
     }
 
     private func handle(_ frame: Frame, from channel: any Channel, role: PeerRole) {
         let id = frame.requestID
         switch (frame.message, role) {
         case (.forward(let forward), _):
-            queued -= 1
+            stats.queued.subtract(1, ordering: .relaxed)
             forwardStep(forward, requestID: id, from: channel)
         case (.heartbeat(let beat), _):
-            channel.send(.heartbeat(heartbeat(echo: beat.sentAtNanos)))
+            // Normally answered on the I/O thread (see `WorkerConnectionHandler`).
+            channel.send(.heartbeat(stats.heartbeat(echo: beat.sentAtNanos)))
         case (.goodbye(let goodbye), _):
             log("peer said goodbye: \(goodbye.reason) \(goodbye.message)")
             channel.close(promise: nil)
@@ -103,6 +103,7 @@ final class WorkerCore: @unchecked Sendable {
             receiveChunk(chunk, requestID: id, from: channel)
         case (.release(let release), .coordinator):
             stage?.release(release.sequenceIDs)
+            stats.held(by: stage)
         case (.drain, .coordinator):
             draining = true
             log("draining")
@@ -145,6 +146,7 @@ final class WorkerCore: @unchecked Sendable {
                 guard let pool else { return }
                 let model = LlamaModel(model: loaded, pool: pool, placement: options.placement, kvCacheType: kvCache)
                 stage = PipelineStage(model: model, layers: layers, contextLimit: Int(assign.contextLimit))
+                stats.held(by: stage)
                 log("holding blocks \(layers.lowerBound)..<\(layers.upperBound) of \(loaded.config.layerCount), \(kvCache) KV cache")
             }
         } catch {
@@ -221,6 +223,7 @@ final class WorkerCore: @unchecked Sendable {
             modelHash = served
             advertisedHash.withLock { $0 = served }
             stage = nil
+            stats.held(by: nil)
             log("model received and verified: \(path)")
             channel.send(.weightsLoaded(WeightsLoaded(tensorCount: 1, byteCount: chunk.totalBytes, source: .streamed)), requestID: requestID)
         } catch {
@@ -266,7 +269,7 @@ final class WorkerCore: @unchecked Sendable {
                 requestID: requestID)
             return
         }
-        busyNanos += DispatchTime.now().uptimeNanoseconds - begin
+        stats.stepFinished(busyNanos: DispatchTime.now().uptimeNanoseconds - begin, stage: stage)
         let tensor = WireTensor(
             values: hidden, rows: rows.count, columns: forward.hidden.columns, dtype: assignment.activationDType)
         if reached < exit {
@@ -289,13 +292,42 @@ final class WorkerCore: @unchecked Sendable {
                 requestID: requestID)
         }
     }
+}
 
-    private func heartbeat(echo: UInt64) -> Heartbeat {
+/// Counters a worker's heartbeats report, shared between the compute thread (which writes them)
+/// and the I/O threads (which answer heartbeats from them).
+final class WorkerStats: Sendable {
+    /// Micro-batches received and not yet started.
+    let queued = Atomic<Int>(0)
+    private let busyNanos = Atomic<UInt64>(0)
+    private let kvBytes = Atomic<Int>(0)
+    private let sequences = Atomic<Int>(0)
+    private let weightBytes = Atomic<Int>(0)
+    private let started = DispatchTime.now().uptimeNanoseconds
+
+    /// Called on the compute thread after each step (and after a release or new assignment).
+    func stepFinished(busyNanos spent: UInt64, stage: PipelineStage) {
+        busyNanos.add(spent, ordering: .relaxed)
+        held(by: stage)
+    }
+
+    /// Records what `stage` holds now.
+    func held(by stage: PipelineStage?) {
+        kvBytes.store(stage?.cacheBytes ?? 0, ordering: .relaxed)
+        sequences.store(stage?.sequenceCount ?? 0, ordering: .relaxed)
+        weightBytes.store(stage?.model.weights.blocks.reduce(0) { $0 + ($1?.byteCount ?? 0) } ?? 0, ordering: .relaxed)
+    }
+
+    /// A heartbeat answering one sent at `echo`; safe on any thread.
+    func heartbeat(echo: UInt64) -> Heartbeat {
         let now = DispatchTime.now().uptimeNanoseconds
         let elapsed = max(now - started, 1)
+        let busy = busyNanos.load(ordering: .relaxed)
+        let kv = kvBytes.load(ordering: .relaxed)
         return Heartbeat(
-            sentAtNanos: now, echoedNanos: echo, queueDepth: UInt32(max(queued, 0)),
-            busyPermyriad: UInt16(min(10_000, busyNanos * 10_000 / elapsed)), residentBytes: 0,
-            kvBytes: UInt64(stage?.cacheBytes ?? 0), sequencesHeld: UInt32(stage?.sequenceCount ?? 0))
+            sentAtNanos: now, echoedNanos: echo, queueDepth: UInt32(clamping: max(queued.load(ordering: .relaxed), 0)),
+            busyPermyriad: UInt16(min(10_000, Double(busy) / Double(elapsed) * 10_000)),
+            residentBytes: UInt64(weightBytes.load(ordering: .relaxed) + kv), kvBytes: UInt64(kv),
+            sequencesHeld: UInt32(clamping: sequences.load(ordering: .relaxed)))
     }
 }
