@@ -49,7 +49,16 @@ public struct BenchReport: Codable, Sendable {
     public var simd: String
     /// How the KV cache stored keys and values ("f32" or "f16").
     public var kvCache: String
+    /// What the engine's threads can read and copy, measured before the runs.
+    public var memoryBandwidth: MemoryBandwidth
     public var results: [ExitResult]
+
+    /// Weight bytes a decode step streams per second at `result`'s median, as a share of the
+    /// measured read bandwidth.
+    public func weightStreamShare(_ result: ExitResult) -> Double {
+        guard memoryBandwidth.readBytesPerSecond > 0 else { return 0 }
+        return result.decodeTokensPerSecond.median * Double(result.weightBytesPerToken) / memoryBandwidth.readBytesPerSecond
+    }
 }
 
 /// Runs prefill of `promptTokens` then greedy decode of `generatedTokens`, `runs` times per exit,
@@ -68,6 +77,10 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
     }
     let model = try config.engine.makeModel(loaded)
     let generator = Generator(model: model)
+    let bandwidth = MemoryBandwidth.measure(pool: model.linear.pool)
+    progress(
+        "memory bandwidth with \(bandwidth.threads) threads: read " + String(format: "%.1f", bandwidth.readBytesPerSecond / 1e9)
+            + " GB/s, copy " + String(format: "%.1f", bandwidth.copyBytesPerSecond / 1e9) + " GB/s")
     // A fixed, ordinary English prompt, repeated to length: deterministic across runs and engines.
     let text = "The history of the city is long and complicated, and its people have told it in many ways. "
     var prompt: [Int] = []
@@ -95,7 +108,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
     return BenchReport(
         model: config.modelPath, threads: config.engine.threadCount, promptTokens: config.promptTokens,
         generatedTokens: config.generatedTokens, runs: config.runs, simd: simdPathName(), kvCache: config.engine.kvCache.rawValue,
-        results: exits.map { k in
+        memoryBandwidth: bandwidth, results: exits.map { k in
             BenchReport.ExitResult(
                 exit: k, prefillTokensPerSecond: RateSummary(prefill[k] ?? []),
                 decodeTokensPerSecond: RateSummary(decode[k] ?? []), weightBytesPerToken: k * blockBytes + headBytes)
@@ -106,7 +119,10 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
 public func benchTable(_ report: BenchReport) -> String {
     var lines = [
         "model \(report.model), \(report.threads) threads, \(report.simd), \(report.kvCache) KV cache; prompt \(report.promptTokens), generate \(report.generatedTokens), \(report.runs) runs (median [min–max])",
-        "exit   prefill tok/s              decode tok/s             weights/token",
+        "memory bandwidth with \(report.memoryBandwidth.threads) threads: read "
+            + String(format: "%.1f", report.memoryBandwidth.readBytesPerSecond / 1e9) + " GB/s, copy "
+            + String(format: "%.1f", report.memoryBandwidth.copyBytesPerSecond / 1e9) + " GB/s (read + written)",
+        "exit   prefill tok/s              decode tok/s              weights/token  weight stream (share of read)",
     ]
     func cell(_ r: RateSummary) -> String {
         (String(format: "%7.1f", r.median) + " [" + String(format: "%.1f", r.min) + "–" + String(format: "%.1f", r.max) + "]")
@@ -115,7 +131,9 @@ public func benchTable(_ report: BenchReport) -> String {
     for r in report.results {
         lines.append(
             String(r.exit).leftPadded(4) + "   " + cell(r.prefillTokensPerSecond) + " " + cell(r.decodeTokensPerSecond)
-                + formatBytes(r.weightBytesPerToken))
+                + formatBytes(r.weightBytesPerToken).padding(toLength: 15)
+                + String(format: "%.1f GB/s (%.0f%%)", r.decodeTokensPerSecond.median * Double(r.weightBytesPerToken) / 1e9,
+                    report.weightStreamShare(r) * 100))
     }
     return lines.joined(separator: "\n")
 }

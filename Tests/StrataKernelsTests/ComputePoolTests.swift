@@ -48,3 +48,15 @@ import Testing
         }
     }
 }
+
+@Suite struct MemoryBandwidthTests {
+    @Test(arguments: [1, 2])
+    func measuresPlausibleRatesWithThePoolsThreads(threads: Int) {
+        let bandwidth = MemoryBandwidth.measure(pool: ComputePool(threadCount: threads), bytes: 8 << 20, passes: 2)
+        #expect(bandwidth.threads == threads)
+        #expect(bandwidth.bufferBytes <= 8 << 20 && bandwidth.bufferBytes >= 4 << 20)
+        // Any machine that runs this reads faster than 100 MB/s and slower than 10 TB/s.
+        #expect(bandwidth.readBytesPerSecond > 1e8 && bandwidth.readBytesPerSecond < 1e13)
+        #expect(bandwidth.copyBytesPerSecond > 1e8 && bandwidth.copyBytesPerSecond < 1e13)
+    }
+}

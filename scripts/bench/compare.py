@@ -21,6 +21,9 @@ def main() -> None:
         for r in run["results"]:
             per_exit[r["exit"]]["prefill"] += r["prefillTokensPerSecond"]["samples"]
             per_exit[r["exit"]]["decode"] += r["decodeTokensPerSecond"]["samples"]
+    weight_bytes = {r["exit"]: r["weightBytesPerToken"] for r in strata_runs[0]["results"]}
+    read_bw = statistics.median(run["memoryBandwidth"]["readBytesPerSecond"] for run in strata_runs)
+    copy_bw = statistics.median(run["memoryBandwidth"]["copyBytesPerSecond"] for run in strata_runs)
     lp = [r["prefill"] for r in llama_runs]
     ld = [r["decode"] for r in llama_runs]
     med = statistics.median
@@ -29,6 +32,8 @@ def main() -> None:
         "threads": strata_runs[0]["threads"],
         "runs": len(strata_runs),
         "llamacpp_version": llama_runs[0]["version"],
+        "read_bandwidth_bytes_per_s": read_bw,
+        "copy_bandwidth_bytes_per_s": copy_bw,
         "llamacpp": {"prefill": med(lp), "decode": med(ld), "prefill_samples": lp, "decode_samples": ld},
         "strata": {str(k): {"prefill": med(v["prefill"]), "decode": med(v["decode"]),
                             "prefill_samples": v["prefill"], "decode_samples": v["decode"]}
@@ -43,6 +48,19 @@ def main() -> None:
     for k in exits:
         p, d = med(per_exit[k]["prefill"]), med(per_exit[k]["decode"])
         print(f"{'strata exit ' + str(k):<18}{p:>14.1f}{p / med(lp):>8.2f}{d:>14.1f}{d / med(ld):>8.2f}")
+
+    # Decode streams every weight once per token: bytes/token x tokens/s against what the same
+    # threads can read; and each exit's step time against its share of the full step's bytes.
+    full = max(exits)
+    print(f"memory bandwidth with {summary['threads']} threads: read {read_bw / 1e9:.1f} GB/s, "
+          f"copy {copy_bw / 1e9:.1f} GB/s (read + written; medians over runs)")
+    print(f"{'exit':<6}{'weights/token':>15}{'weight GB/s':>13}{'of read':>9}{'step vs full':>14}{'ideal':>8}")
+    for k in exits:
+        d = med(per_exit[k]["decode"])
+        stream = d * weight_bytes[k]
+        step = med(per_exit[full]["decode"]) / d
+        ideal = weight_bytes[k] / weight_bytes[full]
+        print(f"{k:<6}{weight_bytes[k] / 1e6:>12.1f} MB{stream / 1e9:>13.1f}{stream / read_bw:>9.0%}{step:>14.3f}{ideal:>8.3f}")
 
     try:
         import matplotlib

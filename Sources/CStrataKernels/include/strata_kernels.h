@@ -114,6 +114,12 @@ int st_attention_f16(const float *q, const uint16_t *k, const uint16_t *v, float
                      int64_t start, int64_t count, int64_t heads, int64_t kv_heads, int64_t head_dim,
                      int64_t q_stride, int64_t kv_stride, int64_t h0, int64_t h1);
 
+/// XOR of the n 64-bit words at p: a pure read of n * 8 bytes, for bandwidth probes.
+uint64_t st_stream_read(const uint64_t *p, int64_t n);
+
+/// memcpy of `bytes` bytes (nothing when bytes <= 0), for bandwidth probes.
+void st_stream_copy(void *dst, const void *src, int64_t bytes);
+
 /// A hint to the CPU that the caller is spinning on a shared variable.
 static inline void st_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
