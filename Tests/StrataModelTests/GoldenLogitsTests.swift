@@ -74,19 +74,29 @@ import Testing
         print("fast path vs llama.cpp: max |Δ| over top-10 logits \(worst), \(clear) clear positions")
     }
 
-    @Test func greedyDecodingFollowsLlamaCppTeacherForced() throws {
-        guard let model = ModelHarness.model(exact: false) else { return }
+    /// Teacher-forced on llama.cpp's greedy tokens, the top token agrees wherever llama.cpp's
+    /// leads by at least `margin`. The exact path is held to 0.3. The 8-bit path is held to 1.0:
+    /// rounding activations to 8 bits turns last-bit differences upstream into jumps of whole
+    /// quantisation steps, and its logits move by up to ~0.5 with nothing but the BLAS kernel
+    /// variant the CPU selects (`OPENBLAS_CORETYPE=Haswell` against `SkylakeX` moves one
+    /// position of `chat_capital` from a 0.30 lead to a 0.01 deficit; the exact path moves 1e-5).
+    @Test(arguments: [(exact: true, margin: 0.3), (exact: false, margin: 1.0)])
+    func greedyDecodingFollowsLlamaCppTeacherForced(exact: Bool, margin: Double) throws {
+        guard let model = ModelHarness.model(exact: exact) else { return }
         let golden = try Goldens.load("llamacpp_greedy.json", as: Goldens.Greedy.self)
+        var checked = 0
         for prompt in golden.prompts {
             let sequence = prompt.prompt_ids + prompt.generated_ids
             let logits = try #require(try Self.allLogits(model, tokens: sequence, exits: [30])[30])
             let vocab = model.config.vocabularySize
-            for (step, id) in prompt.generated_ids.enumerated() where prompt.margins[step] >= 0.3 {
+            for (step, id) in prompt.generated_ids.enumerated() where prompt.margins[step] >= margin {
                 let position = prompt.prompt_ids.count - 1 + step
                 let row = logits[(position * vocab)..<((position + 1) * vocab)]
                 #expect(Sampler.argmax(row.withUnsafeBufferPointer { $0 }) == id, "\(prompt.name) step \(step)")
+                checked += 1
             }
         }
+        #expect(checked >= 40, "enough positions clear the margin to mean something")
     }
 
     @Test func freeRunningGreedyMatchesWhereBothReferencesAgree() throws {
