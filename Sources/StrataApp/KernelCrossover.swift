@@ -21,8 +21,8 @@ public func measureCrossover(
     let model = try engine.makeModel(loaded)
     guard let block = model.weights.blocks[0] else { throw AppError.invalidArgument("the model has no block 0") }
     let linear = model.linear
-    let saved = linear.smallBatchLimit
-    defer { linear.smallBatchLimit = saved }
+    let saved = (linear.smallBatchLimit, linear.floatSmallBatchLimit)
+    defer { (linear.smallBatchLimit, linear.floatSmallBatchLimit) = saved }
     let matrices = [block.query, block.key, block.value, block.attentionOutput, block.gate, block.up, block.down]
     let widest = matrices.map { max($0.rows, $0.columns) }.max() ?? 1
     var rows: [CrossoverRow] = []
@@ -32,6 +32,7 @@ public func measureCrossover(
         var y = [Float](repeating: 0, count: batch * widest)
         func time(limit: Int) -> Double {
             linear.smallBatchLimit = limit
+            linear.floatSmallBatchLimit = limit
             var samples: [Double] = []
             for _ in 0..<repeats {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -55,7 +56,7 @@ public func crossoverTable(_ rows: [CrossoverRow]) -> String {
                 + String(format: "%11.0f", r.gemmMicroseconds) + "   " + (r.inPlaceMicroseconds <= r.gemmMicroseconds ? "in place" : "SGEMM"))
     }
     if let first = rows.first(where: { $0.gemmMicroseconds < $0.inPlaceMicroseconds }) {
-        lines.append("SGEMM wins from batch \(first.batch) on; the engine switches above \(Linear.defaultSmallBatchLimit) rows")
+        lines.append("SGEMM wins from batch \(first.batch) on; the engine switches above \(Linear.defaultSmallBatchLimit) rows (\(Linear.defaultFloatSmallBatchLimit) for F16, BF16 and F32 weights)")
     } else {
         lines.append("the in-place path won at every batch size measured")
     }

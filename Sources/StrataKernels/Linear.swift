@@ -6,9 +6,9 @@ import StrataFormats
 /// Matrix products against `WeightMatrix` on a `ComputePool`: y = W·x for one or many inputs.
 ///
 /// Three paths, chosen by batch size:
-/// - one to `smallBatchLimit` inputs: activations quantised to the weight format's dot type and
-///   integer/SIMD dot products over the weight rows in place (memory-bound; each weight block
-///   is read once for the whole batch);
+/// - one to `smallBatchLimit` inputs (`floatSmallBatchLimit` for F16, BF16 and F32 weights):
+///   activations quantised to the weight format's dot type and integer/SIMD dot products over
+///   the weight rows in place (memory-bound; each weight block is read once for the whole batch);
 /// - larger batches: weight tiles dequantised into per-thread scratch, then OpenBLAS SGEMM
 ///   (compute-bound);
 /// - `exact` mode: f32 activations throughout, for tests and golden comparisons.
@@ -19,6 +19,9 @@ public final class Linear: @unchecked Sendable {
     public let pool: ComputePool
     /// Batches up to this size use the in-place quantised path; larger ones use SGEMM.
     public var smallBatchLimit: Int
+    /// The same limit for float weights (F16, BF16, F32), whose in-place path multiplies in
+    /// floating point and so loses to SGEMM much sooner.
+    public var floatSmallBatchLimit: Int
     /// Use f32 activations (no 8-bit rounding of inputs) on the in-place path.
     public var exact: Bool
     /// Weight rows dequantised per SGEMM tile.
@@ -38,9 +41,31 @@ public final class Linear: @unchecked Sendable {
         return 512
     }()
 
-    public init(pool: ComputePool, smallBatchLimit: Int = Linear.defaultSmallBatchLimit, exact: Bool = false) {
+    /// The limit for float weights. `strata bench --crossover` on SmolLM2 converted to F16 (2
+    /// threads, one block's seven products): in place 1.0 ms against SGEMM 1.1 ms at 16 rows,
+    /// 2.0 against 1.7 at 32, 37 against 19 at 512. `STRATA_GEMM_MIN_ROWS_FLOAT` overrides it.
+    public static let defaultFloatSmallBatchLimit: Int = {
+        if let text = ProcessInfo.processInfo.environment["STRATA_GEMM_MIN_ROWS_FLOAT"], let rows = Int(text), rows > 0 {
+            return rows - 1
+        }
+        return 24
+    }()
+
+    /// Whether a batch of `batch` inputs against `type` weights goes through SGEMM.
+    public func usesSGEMM(batch: Int, type: GGMLType) -> Bool {
+        switch type {
+        case .f32, .f16, .bf16: batch > floatSmallBatchLimit
+        default: batch > smallBatchLimit
+        }
+    }
+
+    public init(
+        pool: ComputePool, smallBatchLimit: Int = Linear.defaultSmallBatchLimit,
+        floatSmallBatchLimit: Int = Linear.defaultFloatSmallBatchLimit, exact: Bool = false
+    ) {
         self.pool = pool
         self.smallBatchLimit = smallBatchLimit
+        self.floatSmallBatchLimit = floatSmallBatchLimit
         self.exact = exact
         threadScratch = (0..<pool.threadCount).map { _ in ScratchBuffer() }
         // Strata splits work itself; OpenBLAS's own threads would fight the pool for cores.
@@ -76,7 +101,7 @@ public final class Linear: @unchecked Sendable {
     private func run(_ products: Products, _ x: UnsafePointer<Float>, batch: Int) {
         guard batch > 0, let first = products.first else { return }
         precondition(products.allSatisfy { $0.0.columns == first.0.columns }, "products must share the input width")
-        if batch > smallBatchLimit {
+        if usesSGEMM(batch: batch, type: first.0.type) {
             gemmPath(products, x, batch: batch)
         } else {
             inPlacePath(products, x, batch: batch)

@@ -43,7 +43,7 @@ import Testing
         let floatWeights = type == .f32 || type == .f16 || type == .bf16
         for threads in [1, 2] {
             for exact in [true, false] {
-                let linear = Linear(pool: ComputePool(threadCount: threads), smallBatchLimit: 8, exact: exact)
+                let linear = Linear(pool: ComputePool(threadCount: threads), smallBatchLimit: 8, floatSmallBatchLimit: 8, exact: exact)
                 var y = [Float](repeating: .nan, count: batch * rows)
                 linear.matmul(w, x, &y, batch: batch)
                 for b in 0..<batch {
@@ -63,6 +63,20 @@ import Testing
                 }
             }
         }
+    }
+
+    @Test func floatWeightsSwitchToSGEMMSoonerThanQuantisedOnes() {
+        let linear = Linear(pool: ComputePool(threadCount: 1))
+        for type: GGMLType in [.f32, .f16, .bf16] {
+            #expect(!linear.usesSGEMM(batch: 1, type: type))
+            #expect(!linear.usesSGEMM(batch: linear.floatSmallBatchLimit, type: type))
+            #expect(linear.usesSGEMM(batch: linear.floatSmallBatchLimit + 1, type: type))
+        }
+        for type: GGMLType in [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K] {
+            #expect(!linear.usesSGEMM(batch: linear.floatSmallBatchLimit + 1, type: type))
+            #expect(linear.usesSGEMM(batch: linear.smallBatchLimit + 1, type: type))
+        }
+        #expect(linear.floatSmallBatchLimit < linear.smallBatchLimit)
     }
 
     @Test(arguments: [1, 4, 12])
