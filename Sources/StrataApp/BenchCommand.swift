@@ -53,11 +53,14 @@ public struct BenchReport: Codable, Sendable {
     public var memoryBandwidth: MemoryBandwidth
     public var results: [ExitResult]
 
-    /// Weight bytes a decode step streams per second at `result`'s median, as a share of the
-    /// measured read bandwidth.
+    /// Weight bytes a decode step streams per second at `result`'s median.
+    public func weightStream(_ result: ExitResult) -> Double {
+        result.decodeTokensPerSecond.median * Double(result.weightBytesPerToken)
+    }
+
+    /// `weightStream` as a share of the measured read bandwidth.
     public func weightStreamShare(_ result: ExitResult) -> Double {
-        guard memoryBandwidth.readBytesPerSecond > 0 else { return 0 }
-        return result.decodeTokensPerSecond.median * Double(result.weightBytesPerToken) / memoryBandwidth.readBytesPerSecond
+        memoryBandwidth.readBytesPerSecond > 0 ? weightStream(result) / memoryBandwidth.readBytesPerSecond : 0
     }
 }
 
@@ -78,9 +81,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
     let model = try config.engine.makeModel(loaded)
     let generator = Generator(model: model)
     let bandwidth = MemoryBandwidth.measure(pool: model.linear.pool)
-    progress(
-        "memory bandwidth with \(bandwidth.threads) threads: read " + String(format: "%.1f", bandwidth.readBytesPerSecond / 1e9)
-            + " GB/s, copy " + String(format: "%.1f", bandwidth.copyBytesPerSecond / 1e9) + " GB/s")
+    progress(bandwidth.summary)
     // A fixed, ordinary English prompt, repeated to length: deterministic across runs and engines.
     let text = "The history of the city is long and complicated, and its people have told it in many ways. "
     var prompt: [Int] = []
@@ -119,9 +120,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
 public func benchTable(_ report: BenchReport) -> String {
     var lines = [
         "model \(report.model), \(report.threads) threads, \(report.simd), \(report.kvCache) KV cache; prompt \(report.promptTokens), generate \(report.generatedTokens), \(report.runs) runs (median [min–max])",
-        "memory bandwidth with \(report.memoryBandwidth.threads) threads: read "
-            + String(format: "%.1f", report.memoryBandwidth.readBytesPerSecond / 1e9) + " GB/s, copy "
-            + String(format: "%.1f", report.memoryBandwidth.copyBytesPerSecond / 1e9) + " GB/s (read + written)",
+        report.memoryBandwidth.summary + " (copy counts bytes read + written)",
         "exit   prefill tok/s              decode tok/s              weights/token  weight stream (share of read)",
     ]
     func cell(_ r: RateSummary) -> String {
@@ -132,8 +131,7 @@ public func benchTable(_ report: BenchReport) -> String {
         lines.append(
             String(r.exit).leftPadded(4) + "   " + cell(r.prefillTokensPerSecond) + " " + cell(r.decodeTokensPerSecond)
                 + formatBytes(r.weightBytesPerToken).padding(toLength: 15)
-                + String(format: "%.1f GB/s (%.0f%%)", r.decodeTokensPerSecond.median * Double(r.weightBytesPerToken) / 1e9,
-                    report.weightStreamShare(r) * 100))
+                + String(format: "%.1f GB/s (%.0f%%)", report.weightStream(r) / 1e9, report.weightStreamShare(r) * 100))
     }
     return lines.joined(separator: "\n")
 }

@@ -24,12 +24,6 @@ final class WorkerConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         if let role {
-            if case .heartbeat(let beat) = frame.message {
-                // Answered here, not behind the compute thread's queue of steps.
-                context.writeAndFlush(
-                    wrapOutboundOut(Frame(.heartbeat(core.stats.heartbeat(echo: beat.sentAtNanos)))), promise: nil)
-                return
-            }
             core.receive(frame, from: context.channel, role: role)
         } else {
             perform(handshake.receive(frame.message), context: context)

@@ -70,16 +70,28 @@ final class WorkerCore: @unchecked Sendable {
             // Keep the loaded layers: a returning coordinator can reuse them. Caches belong to
             // the old coordinator's sequences, so they go.
             self.coordinator = nil
-            if let stage = self.stage { stage.release(stage.sequenceIDs) }
-            self.stats.held(by: self.stage)
+            if let stage = self.stage {
+                stage.release(stage.sequenceIDs)
+                self.stats.cachesChanged(in: stage)
+            }
             self.log("coordinator disconnected; waiting for the next one")
         }
     }
 
     // MARK: - Messages
 
+    /// Called on the connection's I/O thread. Heartbeats are answered right here, from `stats`,
+    /// never behind the compute thread's queue of steps; everything else hops to `computeLoop`.
     func receive(_ frame: Frame, from channel: any Channel, role: PeerRole) {
-        if case .forward = frame.message { stats.queued.add(1, ordering: .relaxed) }
+        switch frame.message {
+        case .heartbeat(let beat):
+            channel.send(.heartbeat(stats.heartbeat(echo: beat.sentAtNanos)))
+            return
+        case .forward:
+            stats.queued.add(1, ordering: .relaxed)
+        default:
+            break
+        }
         computeLoop.execute { self.handle(frame, from: channel, role: role) }
     }
 
@@ -89,9 +101,6 @@ final class WorkerCore: @unchecked Sendable {
         case (.forward(let forward), _):
             stats.queued.subtract(1, ordering: .relaxed)
             forwardStep(forward, requestID: id, from: channel)
-        case (.heartbeat(let beat), _):
-            // Normally answered on the I/O thread (see `WorkerConnectionHandler`).
-            channel.send(.heartbeat(stats.heartbeat(echo: beat.sentAtNanos)))
         case (.goodbye(let goodbye), _):
             log("peer said goodbye: \(goodbye.reason) \(goodbye.message)")
             channel.close(promise: nil)
@@ -102,8 +111,10 @@ final class WorkerCore: @unchecked Sendable {
         case (.weightChunk(let chunk), .coordinator):
             receiveChunk(chunk, requestID: id, from: channel)
         case (.release(let release), .coordinator):
-            stage?.release(release.sequenceIDs)
-            stats.held(by: stage)
+            if let stage {
+                stage.release(release.sequenceIDs)
+                stats.cachesChanged(in: stage)
+            }
         case (.drain, .coordinator):
             draining = true
             log("draining")
@@ -146,7 +157,7 @@ final class WorkerCore: @unchecked Sendable {
                 guard let pool else { return }
                 let model = LlamaModel(model: loaded, pool: pool, placement: options.placement, kvCacheType: kvCache)
                 stage = PipelineStage(model: model, layers: layers, contextLimit: Int(assign.contextLimit))
-                stats.held(by: stage)
+                stats.holds(stage)
                 log("holding blocks \(layers.lowerBound)..<\(layers.upperBound) of \(loaded.config.layerCount), \(kvCache) KV cache")
             }
         } catch {
@@ -223,7 +234,7 @@ final class WorkerCore: @unchecked Sendable {
             modelHash = served
             advertisedHash.withLock { $0 = served }
             stage = nil
-            stats.held(by: nil)
+            stats.holds(nil)
             log("model received and verified: \(path)")
             channel.send(.weightsLoaded(WeightsLoaded(tensorCount: 1, byteCount: chunk.totalBytes, source: .streamed)), requestID: requestID)
         } catch {
@@ -238,9 +249,8 @@ final class WorkerCore: @unchecked Sendable {
                 requestID: requestID)
             return
         }
-        let blocks = stage?.model.weights.blocks.compactMap { $0 } ?? []
         let loaded = WeightsLoaded(
-            tensorCount: UInt32(blocks.count * 9), byteCount: UInt64(blocks.reduce(0) { $0 + $1.byteCount }), source: .localFile)
+            tensorCount: UInt32((stage?.layers.count ?? 0) * 9), byteCount: UInt64(stage?.weightBytes ?? 0), source: .localFile)
         _ = assignment
         channel.send(.weightsLoaded(loaded), requestID: requestID)
     }
@@ -305,17 +315,23 @@ final class WorkerStats: Sendable {
     private let weightBytes = Atomic<Int>(0)
     private let started = DispatchTime.now().uptimeNanoseconds
 
-    /// Called on the compute thread after each step (and after a release or new assignment).
+    /// Called on the compute thread after each step.
     func stepFinished(busyNanos spent: UInt64, stage: PipelineStage) {
         busyNanos.add(spent, ordering: .relaxed)
-        held(by: stage)
+        cachesChanged(in: stage)
     }
 
-    /// Records what `stage` holds now.
-    func held(by stage: PipelineStage?) {
+    /// Records a new stage (or none): its weights and its caches.
+    func holds(_ stage: PipelineStage?) {
+        weightBytes.store(stage?.weightBytes ?? 0, ordering: .relaxed)
         kvBytes.store(stage?.cacheBytes ?? 0, ordering: .relaxed)
         sequences.store(stage?.sequenceCount ?? 0, ordering: .relaxed)
-        weightBytes.store(stage?.model.weights.blocks.reduce(0) { $0 + ($1?.byteCount ?? 0) } ?? 0, ordering: .relaxed)
+    }
+
+    /// Records the caches `stage` holds now (after a step or a release).
+    func cachesChanged(in stage: PipelineStage) {
+        kvBytes.store(stage.cacheBytes, ordering: .relaxed)
+        sequences.store(stage.sequenceCount, ordering: .relaxed)
     }
 
     /// A heartbeat answering one sent at `echo`; safe on any thread.

@@ -83,6 +83,9 @@ public final class PipelineStage {
     /// Bytes held by all caches.
     public var cacheBytes: Int { caches.values.reduce(0) { $0 + $1.byteCount } }
 
+    /// Bytes of the blocks this stage holds.
+    public var weightBytes: Int { model.weights.blocks.reduce(0) { $0 + ($1?.byteCount ?? 0) } }
+
     private func cache(for sequence: UInt64) -> KVCache {
         if let c = caches[sequence] { return c }
         let c = KVCache(
