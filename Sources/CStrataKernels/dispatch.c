@@ -52,6 +52,26 @@ const char *st_simd_path(void) {
     }
 }
 
+int st_cpu_has_avx2_fma(void) {
+#if ST_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int st_cpu_has_avx512_skx(void) {
+#if ST_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512cd");
+#else
+    return 0;
+#endif
+}
+
 void st_force_path(int level) {
     forced_level = level < 0 ? 0 : level;
 }

@@ -47,6 +47,8 @@ public struct BenchReport: Codable, Sendable {
     public var generatedTokens: Int
     public var runs: Int
     public var simd: String
+    /// OpenBLAS's kernel family (`BLASCore.current`); nil in reports written before it was recorded.
+    public var blasCore: String?
     /// How the KV cache stored keys and values ("f32" or "f16").
     public var kvCache: String
     /// What the engine's threads can read and copy, measured before the runs.
@@ -108,7 +110,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
     let headBytes = loaded.weights.output.byteCount
     return BenchReport(
         model: config.modelPath, threads: config.engine.threadCount, promptTokens: config.promptTokens,
-        generatedTokens: config.generatedTokens, runs: config.runs, simd: simdPathName(), kvCache: config.engine.kvCache.rawValue,
+        generatedTokens: config.generatedTokens, runs: config.runs, simd: simdPathName(), blasCore: BLASCore.current, kvCache: config.engine.kvCache.rawValue,
         memoryBandwidth: bandwidth, results: exits.map { k in
             BenchReport.ExitResult(
                 exit: k, prefillTokensPerSecond: RateSummary(prefill[k] ?? []),
@@ -119,7 +121,7 @@ public func runBench(_ config: BenchConfig, progress: (String) -> Void = { _ in 
 /// A table for people: one row per exit.
 public func benchTable(_ report: BenchReport) -> String {
     var lines = [
-        "model \(report.model), \(report.threads) threads, \(report.simd), \(report.kvCache) KV cache; prompt \(report.promptTokens), generate \(report.generatedTokens), \(report.runs) runs (median [min–max])",
+        "model \(report.model), \(report.threads) threads, \(report.simd), OpenBLAS \(report.blasCore ?? "?"), \(report.kvCache) KV cache; prompt \(report.promptTokens), generate \(report.generatedTokens), \(report.runs) runs (median [min–max])",
         report.memoryBandwidth.summary + " (copy counts bytes read + written)",
         "exit   prefill tok/s              decode tok/s              weights/token  weight stream (share of read)",
     ]

@@ -4,6 +4,15 @@ import StrataKernels
 import StrataModel
 import StrataTokenizer
 
+/// `strata info --machine`: what this machine computes with, one `key: value` a line.
+public func machineInfo() -> String {
+    [
+        "kernels: \(simdPathName())",
+        "openblas: \(BLASCore.current)",
+        "cores: \(ProcessInfo.processInfo.activeProcessorCount)",
+    ].joined(separator: "\n")
+}
+
 /// `strata info`: what a model file holds.
 public func modelInfo(path: String) throws -> String {
     let model = try LoadedModel.load(path: path)
@@ -37,6 +46,7 @@ public func modelInfo(path: String) throws -> String {
     for (type, stats) in byType.sorted(by: { $0.value.bytes > $1.value.bytes }) {
         lines.append("  \(type.description.padding(toLength: 6)) \(String(stats.count).leftPadded(4)) tensors  \(formatBytes(stats.bytes).leftPadded(10))")
     }
+    lines.append("this machine: \(simdPathName()) kernels, OpenBLAS \(BLASCore.current)")
     return lines.joined(separator: "\n")
 }
 

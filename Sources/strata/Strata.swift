@@ -15,6 +15,13 @@ struct Strata: AsyncParsableCommand {
             Submit.self, Depth.self, Drain.self, LoadTest.self, Soft.self, Eval.self,
         ]
     )
+
+    static func main() async {
+        // Before any thread starts: a CPU newer than the OpenBLAS build gets its AVX2/AVX-512
+        // kernels instead of the generic fallback (see BLASCore).
+        BLASCore.adoptPreferredCore()
+        await main(nil)
+    }
 }
 
 /// Options shared by every command that computes.
@@ -57,8 +64,11 @@ struct Info: ParsableCommand {
     @Option(help: "A GGUF file or a Hugging Face folder (default: the installed SmolLM2).")
     var model: String?
 
+    @Flag(help: "Show only what this machine computes with (kernel path, OpenBLAS kernels, cores); no model needed.")
+    var machine = false
+
     func run() throws {
-        print(try modelInfo(path: try resolveModelPath(model)))
+        print(machine ? machineInfo() : try modelInfo(path: try resolveModelPath(model)))
     }
 }
 

@@ -40,6 +40,13 @@ size_t st_row_bytes(int type, int64_t n);
 /// Which SIMD path the dispatcher chose at first use: "avx512" (AVX-512 F/BW/VL with VNNI),
 /// "avx2" or "scalar".
 const char *st_simd_path(void);
+
+/// 1 when the CPU and OS support AVX2 and FMA (what OpenBLAS's Haswell kernels need), else 0.
+int st_cpu_has_avx2_fma(void);
+
+/// 1 when the CPU and OS support AVX-512 F, BW, VL, DQ and CD (what OpenBLAS's SkylakeX kernels
+/// need), else 0.
+int st_cpu_has_avx512_skx(void);
 /// Force the portable path (1) or automatic selection (0). For tests comparing the two.
 void st_force_scalar(int force);
 /// Caps the path for tests comparing them: 0 automatic, 1 scalar, 2 at most AVX2, 3 at most
