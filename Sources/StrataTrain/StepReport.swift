@@ -6,7 +6,7 @@ public struct StepReport: Sendable, Equatable {
     public var exits: [Int]
     /// Mean cross-entropy per exit, in `exits` order.
     public var exitLosses: [Double]
-    /// The objective: the equal-weight mean of `exitLosses`.
+    /// The objective: the mean of `exitLosses` under the exit weights (equal unless set).
     public var loss: Double
     /// The rate this step used.
     public var learningRate: Double

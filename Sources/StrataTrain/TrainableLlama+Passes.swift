@@ -34,13 +34,31 @@ extension TrainableLlama {
     @discardableResult
     @_specialize(exported: true, where S == Float)
     public func accumulateGradients(_ batch: TokenBatch, exits: [Int], lossScale: S) throws(TrainError) -> [Double] {
-        try run(batch, exits: exits, lossScale: lossScale)
+        try run(batch, exits: exits, lossScales: exits.map { _ in lossScale })
+    }
+
+    /// Forward and backward over one batch with a factor of its own per exit: adds
+    /// d(Σₑ lossScalesₑ · Σ CEₑ)/dθ into `gradients`.
+    ///
+    /// For a weighted objective Σₑ wₑ · meanₑ (Σ wₑ = 1) over a step, pass
+    /// lossScalesₑ = wₑ / (targets in the whole step).
+    /// - Parameter lossScales: one factor per exit, in `exits` order.
+    /// - Returns: per exit, the sum of cross-entropy over the batch's targets.
+    /// - Throws: ``TrainError`` for an invalid batch or exit list, or a scale count that is not the
+    ///   exit count.
+    @discardableResult
+    @_specialize(exported: true, where S == Float)
+    public func accumulateGradients(_ batch: TokenBatch, exits: [Int], lossScales: [S]) throws(TrainError) -> [Double] {
+        guard lossScales.count == exits.count else {
+            throw .invalidConfig("\(lossScales.count) loss scales for \(exits.count) exits")
+        }
+        return try run(batch, exits: exits, lossScales: lossScales)
     }
 
     /// Per exit, the sum of cross-entropy over the batch's targets (no gradients).
     @_specialize(exported: true, where S == Float)
     public func lossSums(_ batch: TokenBatch, exits: [Int]) throws(TrainError) -> [Double] {
-        try run(batch, exits: exits, lossScale: nil)
+        try run(batch, exits: exits, lossScales: nil)
     }
 
     /// The SoFT loss of one batch: each exit's mean over targets, and their mean.
@@ -90,8 +108,8 @@ extension TrainableLlama {
         }
     }
 
-    /// One pass; gradients only when `lossScale` is set.
-    private func run(_ batch: TokenBatch, exits: [Int], lossScale: S?) throws(TrainError) -> [Double] {
+    /// One pass; gradients only when `lossScales` (one per exit) is set.
+    private func run(_ batch: TokenBatch, exits: [Int], lossScales: [S]?) throws(TrainError) -> [Double] {
         try check(batch, exits: exits)
         let M = batch.targetCount
         guard M > 0 else { return exits.map { _ in 0 } }
@@ -100,9 +118,9 @@ extension TrainableLlama {
         let start = clock.now
         forward(batch, exits: exits, gatherRows: batch.targetRows)
         let forwardDone = clock.now
-        let sums = head(batch, exitCount: exits.count, lossScale: lossScale, crossEntropyTime: &timings.crossEntropy)
+        let sums = head(batch, exitCount: exits.count, lossScales: lossScales, crossEntropyTime: &timings.crossEntropy)
         let headDone = clock.now
-        if lossScale != nil { backward(batch, exits: exits) }
+        if lossScales != nil { backward(batch, exits: exits) }
         timings.forward = (forwardDone - start).seconds
         timings.head = (headDone - forwardDone).seconds
         timings.backward = (clock.now - headDone).seconds
@@ -167,9 +185,10 @@ extension TrainableLlama {
     }
 
     /// The head over the stacked exit rows: final RMSNorm, one product with the head per chunk,
-    /// cross-entropy; with `lossScale`, also the head's backward pass, leaving d loss / d exit
-    /// rows in `workspace.exitHiddenGradient`.
-    private func head(_ batch: TokenBatch, exitCount: Int, lossScale: S?, crossEntropyTime: inout Double) -> [Double] {
+    /// cross-entropy; with `lossScales`, also the head's backward pass, leaving d loss / d exit
+    /// rows in `workspace.exitHiddenGradient`. A chunk may straddle exits: the cross-entropy then
+    /// runs once per exit's share of it, each with that exit's scale.
+    private func head(_ batch: TokenBatch, exitCount: Int, lossScales: [S]?, crossEntropyTime: inout Double) -> [Double] {
         let clock = ContinuousClock()
         let d = shape.hiddenSize, V = shape.vocabularySize
         let M = batch.targetCount
@@ -193,19 +212,25 @@ extension TrainableLlama {
                 // logits (rows, V) = norm rows · headᵀ
                 MatMul.forward(norm + start * d, weight: P + layout.output, into: logits, rows: rows, inputs: d, outputs: V)
                 let crossEntropyStart = clock.now
-                CrossEntropy.forwardBackward(
-                    logits: logits, targets: targetBase + start, rows: rows, vocabulary: V, gradientScale: lossScale,
-                    losses: rowLosses)
+                var segment = start
+                while segment < start + rows {
+                    let exit = segment / M
+                    let end = min(start + rows, (exit + 1) * M)
+                    CrossEntropy.forwardBackward(
+                        logits: logits + (segment - start) * V, targets: targetBase + segment, rows: end - segment,
+                        vocabulary: V, gradientScale: lossScales?[exit], losses: rowLosses + (segment - start))
+                    segment = end
+                }
                 crossEntropyTime += (clock.now - crossEntropyStart).seconds
                 for i in 0..<rows { sums[(start + i) / M] += Double(rowLosses[i]) }
-                guard lossScale != nil else { continue }
+                guard lossScales != nil else { continue }
                 MatMul.backward(
                     outputGradient: logits, input: norm + start * d, weight: P + layout.output,
                     inputGradient: normGradient + start * d, weightGradient: G + layout.output, rows: rows, inputs: d,
                     outputs: V)
             }
         }
-        if lossScale != nil {
+        if lossScales != nil {
             RMSNorm.backward(
                 outputGradient: normGradient, input: hidden, weight: P + layout.outputNorm, inverseRMS: inverseRMS,
                 inputGradient: ws.exitHiddenGradient.ensure(R * d), weightGradient: G + layout.outputNorm, rows: R, n: d,

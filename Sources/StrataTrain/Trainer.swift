@@ -6,7 +6,8 @@ import StrataFormats
 ///
 /// The loss of a step is, for each exit, the mean cross-entropy over every target token of the
 /// step's micro-batches (token-weighted, so accumulation gives exactly the gradient of the whole
-/// batch), then the equal-weight mean over exits. Blocks past the deepest exit are not updated.
+/// batch), then the mean over exits — equal-weight unless `TrainingConfig.exitWeights` says
+/// otherwise. Blocks past the deepest exit are not updated.
 ///
 /// Everything a later step depends on — parameters, moments, step count, data cursor, settings —
 /// is in `saveCheckpoint`, so `resume` continues bit-identically.
@@ -106,10 +107,11 @@ public final class Trainer {
         guard targets > 0 else { throw .invalidBatch("the step's micro-batches have no target tokens") }
         let exits = config.exits
         model.zeroGradients()
-        let scale = Float(1 / Double(exits.count * targets))
+        let weights = config.normalizedExitWeights
+        let scales = weights.map { Float($0 / Double(targets)) }
         var sums = [Double](repeating: 0, count: exits.count)
         for (i, batch) in batches.enumerated() {
-            let batchSums = try model.accumulateGradients(batch, exits: exits, lossScale: scale)
+            let batchSums = try model.accumulateGradients(batch, exits: exits, lossScales: scales)
             for e in sums.indices { sums[e] += batchSums[e] }
             run.tokens += batch.count
             report(microBatch: i + 1)
@@ -123,7 +125,7 @@ public final class Trainer {
         let elapsed = clock.now - started
         let result = StepReport(
             step: completedSteps, exits: exits, exitLosses: exitLosses,
-            loss: exitLosses.reduce(0, +) / Double(exitLosses.count), learningRate: rate, gradientNorm: norm,
+            loss: zip(weights, exitLosses).reduce(0) { $0 + $1.0 * $1.1 }, learningRate: rate, gradientNorm: norm,
             tokens: tokens, targetTokens: targets, microBatches: batches.count, seconds: elapsed.seconds,
             cursor: loader.cursor, epochProgress: loader.epochProgress)
         run.steps += 1

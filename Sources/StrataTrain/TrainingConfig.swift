@@ -44,6 +44,18 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var shuffle = true
     /// Rows per LM-head product (see `TrainableLlama.headChunkRows`).
     public var headChunkRows = 2048
+    /// Relative weight of each exit's loss, in `exits` order; nil: equal weights (the published
+    /// objective). Normalised to sum to 1 (see `normalizedExitWeights`).
+    public var exitWeights: [Double]?
+
+    /// The weight of each exit's mean loss in the step's objective, summing to 1.
+    public var normalizedExitWeights: [Double] {
+        guard let weights = exitWeights, weights.count == exits.count else {
+            return exits.map { _ in 1 / Double(max(exits.count, 1)) }
+        }
+        let total = weights.reduce(0, +)
+        return weights.map { $0 / total }
+    }
 
     /// - Parameters:
     ///   - method: `.soft` trains every exit of `sortedExits`, `.sft` the deepest only.
@@ -89,6 +101,13 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         try check(microBatchTokens >= 1, "micro-batch of \(microBatchTokens) tokens")
         try check(headChunkRows >= 1, "head chunk of \(headChunkRows) rows")
         if let clip = gradientClipNorm { try check(clip > 0, "gradient clip \(clip)") }
+        if let weights = exitWeights {
+            try check(
+                weights.count == exits.count,
+                "\(weights.count) exit weights for the \(exits.count) exits \(exits.map(String.init).joined(separator: ","))")
+            try check(weights.allSatisfy { $0.isFinite && $0 >= 0 }, "exit weights \(weights) must be finite and non-negative")
+            try check(weights.reduce(0, +) > 0, "exit weights \(weights) sum to zero")
+        }
         let o = optimizer
         try check(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, "Adam betas \(o.beta1), \(o.beta2)")
         try check(o.epsilon > 0 && o.weightDecay >= 0, "Adam epsilon \(o.epsilon), weight decay \(o.weightDecay)")

@@ -711,6 +711,11 @@ struct Soft: AsyncParsableCommand {
     @Option(help: "soft (every exit of B) or sft (the last layer only: the baseline).")
     var method = "soft"
 
+    @Option(
+        name: .customLong("exit-weights"),
+        help: "Relative loss weight of each exit of B, e.g. 1,1,1,1,1,1,1,133 (normalised; default: equal, as published).")
+    var exitWeights: String?
+
     @Option(help: "Optimizer steps (default: from --epochs).")
     var steps: Int?
 
@@ -773,6 +778,13 @@ struct Soft: AsyncParsableCommand {
         if let exits {
             guard case .layers(let layers) = try ExitSelection(parsing: exits) else { throw ValidationError("--exits takes layer numbers") }
             config.exits = layers.sorted()
+        }
+        if let exitWeights {
+            config.exitWeights = try exitWeights.split(separator: ",", omittingEmptySubsequences: false).map { item in
+                let text = item.trimmingCharacters(in: .whitespaces)
+                guard let value = Double(text) else { throw ValidationError("--exit-weights: '\(text)' is not a number") }
+                return value
+            }
         }
         config.exportType = type
         config.steps = steps

@@ -10,7 +10,7 @@ import Testing
     func shippedExamplesParse(name: String) throws {
         let topology = try ClusterTopology.load(path: Self.repository.appendingPathComponent("cluster/" + name).path)
         #expect(!topology.workers.isEmpty)
-        #expect(topology.model == "models/SmolLM2-135M-Instruct.SoFT.Q8_0.gguf")
+        #expect(topology.model == "models/SmolLM2-135M-Instruct.SoFT-last95.Q8_0.gguf")
     }
 
     @Test func localExampleHasAnExplicitSplit() throws {

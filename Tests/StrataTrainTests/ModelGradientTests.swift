@@ -79,6 +79,39 @@ import Testing
         #expect(relativeError(wholeGradient, model.gradientValues()) < 1e-12)
     }
 
+    /// Per-exit loss scales: the gradient of Σₑ wₑ · meanₑ against central differences, with
+    /// head chunks of 5 rows so that chunks straddle exits (each exit's rows must get its own
+    /// scale); a single scale for every exit is the single-scale call.
+    @Test func weightedExitsMatchFiniteDifferences() throws {
+        let model = try TrainableLlama<Double>(shape: Tiny.shape(), seed: 17, scale: 0.3)
+        model.headChunkRows = 5
+        let batch = Tiny.batch(seed: 18)
+        let exits = [1, 2, 3], weights = [0.1, 0.2, 0.7]
+        let M = Double(batch.targetCount)
+        #expect(batch.targetCount % 5 != 0, "chunks of 5 must straddle exits")
+        model.zeroGradients()
+        try model.accumulateGradients(batch, exits: exits, lossScales: weights.map { $0 / M })
+        var rng = SplitMix64(seed: 19)
+        let indices = model.layout.entries.flatMap { entry in
+            (0..<3).map { _ in entry.offset + Int(rng.next() % UInt64(entry.count)) }
+        }
+        let analytic = indices.map { model.gradients[$0] }
+        let numeric = numericalGradient(at: model.parameterBase, indices: indices) {
+            guard let perExit = try? model.loss(batch, exits: exits).perExit else { return .nan }
+            return zip(weights, perExit).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        #expect(relativeError(analytic, numeric) < 1e-6)
+
+        model.zeroGradients()
+        let a = try model.accumulateGradients(batch, exits: exits, lossScales: [0.25, 0.25, 0.25])
+        let scaled = model.gradientValues()
+        model.zeroGradients()
+        let b = try model.accumulateGradients(batch, exits: exits, lossScale: 0.25)
+        #expect(a == b)
+        #expect(scaled == model.gradientValues())
+        #expect(throws: TrainError.self) { try model.accumulateGradients(batch, exits: exits, lossScales: [1, 1]) }
+    }
+
     @Test func rejectsBadExitsAndTokens() throws {
         let model = try TrainableLlama<Double>(shape: Tiny.shape(), seed: 1)
         #expect(throws: TrainError.self) { try model.loss(Tiny.batch(), exits: [3, 2]) }

@@ -38,6 +38,7 @@ import Testing
         c.accumulationSteps = 2
         c.microBatchTokens = 20
         c.optimizer.weightDecay = 0.1
+        c.exitWeights = [1, 3]
         func fresh() throws -> Trainer {
             try Trainer(model: try TrainableLlama<Float>(shape: Tiny.shape(), seed: 15), examples: examples, config: c)
         }
@@ -63,6 +64,45 @@ import Testing
         let untouched = try TrainableLlama<Float>(shape: Tiny.shape(), seed: 15)
         let moved = untouched.parameterValues() != straight.model.parameterValues()
         #expect(moved)
+    }
+
+    /// Exit weights [0, 1] train exactly what exit 2 alone trains, and the step's loss is exit
+    /// 2's; weights [1, 3] give the weighted mean and different weights.
+    @Test func exitWeightsShapeTheObjective() throws {
+        let examples = Tiny.examples([9, 7, 11, 8], seed: 25)
+        func run(exits: [Int], weights: [Double]?) throws -> (Trainer, [StepReport]) {
+            var c = config(steps: 4, lr: 3e-3)
+            c.exits = exits
+            c.exitWeights = weights
+            c.microBatchTokens = 24
+            let trainer = try Trainer(
+                model: try TrainableLlama<Float>(shape: Tiny.shape(layers: 2), seed: 26), examples: examples, config: c)
+            return (trainer, try trainer.train())
+        }
+        let (masked, maskedReports) = try run(exits: [1, 2], weights: [0, 1])
+        let (alone, aloneReports) = try run(exits: [2], weights: nil)
+        let (weighted, weightedReports) = try run(exits: [1, 2], weights: [1, 3])
+        let (equal, _) = try run(exits: [1, 2], weights: nil)
+        let sameAsAlone = masked.model.parameterValues() == alone.model.parameterValues()
+        #expect(sameAsAlone)
+        #expect(zip(maskedReports, aloneReports).allSatisfy { $0.loss == $1.exitLosses[0] && $0.exitLosses[1] == $1.exitLosses[0] })
+        for r in weightedReports {
+            #expect(abs(r.loss - (0.25 * r.exitLosses[0] + 0.75 * r.exitLosses[1])) < 1e-12)
+        }
+        let differ = weighted.model.parameterValues() != equal.model.parameterValues()
+        #expect(differ)
+    }
+
+    @Test func badExitWeightsAreRefused() throws {
+        for weights: [Double] in [[1], [1, 2, 3], [1, -1], [0, 0], [1, .nan], [1, .infinity]] {
+            var c = config(steps: 2)
+            c.exitWeights = weights
+            #expect(throws: TrainError.self) { try c.validate(layerCount: 3) }
+        }
+        var c = config(steps: 2)
+        c.exitWeights = [2, 6]
+        try c.validate(layerCount: 3)
+        #expect(c.normalizedExitWeights == [0.25, 0.75])
     }
 
     /// The row-parallel loops split work without changing any result.
