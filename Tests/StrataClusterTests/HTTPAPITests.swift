@@ -26,7 +26,10 @@ import Testing
         let servers = try await ClusterHarness.inProcessWorkers(2, model: model)
         let session = try await startCluster(
             modelPath: model, workers: .addresses(servers.map(\.boundAddress)), split: [0..<15, 15..<30], secretFile: nil,
-            engine: EngineOptions(threads: 1))
+            engine: EngineOptions(threads: 1),
+            // These tests are about the API, not liveness: generous deadlines keep a slow, busy
+            // machine (the whole suite runs in parallel) from marking a live worker lost.
+            recovery: Recovery(heartbeatTimeout: .seconds(30), stepTimeout: .seconds(120)))
         var settings = SchedulerSettings(
             layerCount: 30, exits: [9, 12, 15, 21, 30], mode: .fixed(30), adaptive: AdaptiveSettings(objective: 10),
             headBlocks: APIServer.headBlocks(session.generator.model.model))
